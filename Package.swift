@@ -1,0 +1,29 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Finalize",
+    products: [
+        .library(name: "Finalize", targets: ["Finalize"]),
+        .executable(name: "finalize-demo", targets: ["finalize-demo"]),
+        .executable(name: "finalize-bench", targets: ["finalize-bench"]),
+    ],
+    targets: [
+        // Declarations of the few Swift runtime entry points the registry uses to
+        // observe an owner without retaining it (no code of its own).
+        .target(name: "_FinalizeShims"),
+        .target(
+            name: "Finalize",
+            dependencies: ["_FinalizeShims"]
+        ),
+        .executableTarget(name: "finalize-demo", dependencies: ["Finalize"]),
+        .executableTarget(name: "finalize-bench", dependencies: ["Finalize"]),
+        // A child process for the tests that need a real process exit.
+        .executableTarget(name: "finalize-fixture", dependencies: ["Finalize"]),
+        .testTarget(
+            name: "FinalizeTests",
+            dependencies: ["Finalize", "finalize-fixture"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

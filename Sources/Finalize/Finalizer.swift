@@ -1,0 +1,272 @@
+import Synchronization
+
+/// A handle to one cleanup tied to the life of one owner object.
+///
+/// Lifetime: the handle never keeps its owner alive. Keeping the handle is
+/// optional: for a ``FinalizerHost`` owner the owner's bag keeps the
+/// finalizer, for any other owner the registry does, until it runs or is
+/// detached. Once it has run or been detached, the handle no longer holds the
+/// cleanup or the resource, so a kept handle costs only its own few bytes.
+///
+/// Threading: every member may be called from any thread at any time,
+/// concurrently with the owner's release, a sweep or a shutdown. The cleanup
+/// runs at most once, whichever trigger comes first: owner death, a sweep,
+/// ``runNow()``, the end of a scope that adopted it, or a shutdown (including
+/// process exit for the shared registry). The finalizer is marked dead
+/// *before* its cleanup starts, so inside the cleanup `isAlive` is false,
+/// `runNow()` returns false and `detach()` and `peek()` return nil. No lock
+/// is held while a cleanup runs, so cleanups may use the registry freely.
+///
+/// ```swift
+/// let f = finalize(buffer, holding: pointer) { $0.deallocate() }
+/// f.isAlive          // true
+/// try f.runNow()     // true: deallocates now; the buffer's death later does nothing
+/// f.state            // .ran(.runNow)
+/// ```
+///
+/// Create finalizers with ``finalize(_:runsAtExit:fileID:line:_:)-5vm4g`` or a
+/// registry's ``FinalizerRegistry/finalize(_:runsAtExit:fileID:line:_:)-3f5rj``
+/// methods.
+public final class Finalizer<Resource: Sendable>: Sendable {
+    /// The registry that reports this finalizer's failures and tracks it.
+    let _registry: _RegistryCore
+    /// The owner, by an unowned count held by this finalizer (host owners) or
+    /// by the watched table entry (other owners). Looked at only while the
+    /// finalizer is pending and `busy` is held.
+    let _owner: _UnownedOwner
+    let _site: _RegistrationSite
+    /// Registration order within the registry, for newest-first shutdown.
+    let _sequence: UInt64
+    let _status: Atomic<UInt32>
+    /// The cleanup and resource. Written at init, then touched only by the
+    /// winner of the claim or by a reader holding `busy` while pending.
+    @exclusivity(unchecked) nonisolated(unsafe) var _payload: _Payload?
+
+    init(
+        registry: _RegistryCore, owner: _UnownedOwner, site: _RegistrationSite,
+        sequence: UInt64, status: _StatusWord, payload: _Payload?
+    ) {
+        _registry = registry
+        _owner = owner
+        _site = site
+        _sequence = sequence
+        _status = Atomic(status.raw)
+        _payload = payload
+    }
+
+    /// Whether the cleanup is still pending: not run, not detached.
+    ///
+    /// A snapshot: another thread may run or detach it right after. Stays
+    /// true while a dead owner waits for its sweep.
+    public var isAlive: Bool {
+        _StatusWord(raw: _status.load(ordering: .acquiring)).isPending
+    }
+
+    /// What has happened to this finalizer: pending, ran (and which trigger
+    /// ran it), or detached. A snapshot, like ``isAlive``.
+    public var state: FinalizerState {
+        _StatusWord(raw: _status.load(ordering: .acquiring)).state
+    }
+
+    /// Whether ``FinalizerRegistry/shutdown()`` (and, for the shared
+    /// registry, process exit) runs this finalizer if it is still pending.
+    ///
+    /// Defaults to the `runsAtExit` argument of the registration. Setting it
+    /// on a finalizer that already ran or was detached has no effect. Safe
+    /// from any thread.
+    public var runsAtExit: Bool {
+        get { _StatusWord(raw: _status.load(ordering: .relaxed)).runsAtExit }
+        set {
+            if newValue {
+                _status.bitwiseOr(_StatusWord.exitBit, ordering: .acquiringAndReleasing)
+            } else {
+                _status.bitwiseAnd(~_StatusWord.exitBit, ordering: .acquiringAndReleasing)
+            }
+        }
+    }
+
+    /// Runs the cleanup now, on the calling thread, if it is still pending.
+    ///
+    /// - Returns: true if this call ran the cleanup; false if it had already
+    ///   run, was detached, or another thread is running it.
+    /// - Throws: the cleanup's own error. The finalizer is dead either way:
+    ///   a cleanup that throws is not run again. The error is not also sent
+    ///   to the registry's `onFailure` handler.
+    ///
+    /// Runs even when the owner is already dead and waiting for a sweep: the
+    /// point of `runNow()` is to not wait. State afterwards: `.ran(.runNow)`.
+    @discardableResult
+    public func runNow() throws -> Bool {
+        try _run(trigger: .runNow)
+    }
+
+    /// Cancels the cleanup and hands back the resource, if the finalizer is
+    /// still pending and its owner is alive.
+    ///
+    /// - Returns: the resource (`()` for a finalizer without one), or nil if
+    ///   the finalizer already ran, was detached, or its owner is already
+    ///   deallocating (then the cleanup is about to run and cannot be
+    ///   stopped). Calling it twice, or after the run, is harmless.
+    ///
+    /// After a successful detach the finalizer holds neither the cleanup nor
+    /// the resource; ownership of the resource passes to you.
+    public func detach() -> Resource? {
+        guard _acquireBusy() else { return nil }
+        if _owner.isDeallocating {
+            _releaseBusy()
+            return nil
+        }
+        // We hold busy, so no claim can win meanwhile; only runsAtExit may flip.
+        var current = _status.load(ordering: .relaxed)
+        while true {
+            let next = _StatusWord(raw: current).detached().raw
+            let (exchanged, original) = _status.compareExchange(
+                expected: current, desired: next, ordering: .acquiringAndReleasing)
+            if exchanged { break }
+            current = original
+        }
+        let payload = _payload.take()
+        _didLeavePending(_StatusWord(raw: current))
+        return payload?.resource(as: Resource.self)
+    }
+
+    /// The owner and the resource, if the finalizer is pending and the owner
+    /// is alive.
+    ///
+    /// The returned owner is a new strong reference: holding it keeps the
+    /// owner alive. Returns nil once the owner is deallocating, even while its
+    /// cleanup still waits for its turn.
+    public func peek() -> (owner: AnyObject, resource: Resource)? {
+        guard _acquireBusy() else { return nil }
+        defer { _releaseBusy() }
+        guard let owner = _owner.tryLoad(), let payload = _payload else { return nil }
+        return (owner, payload.resource(as: Resource.self))
+    }
+
+    // MARK: - Claiming
+
+    /// Runs the cleanup for `trigger` if still pending; rethrows its error.
+    /// The scoped side (`CleanupStack.adopt`) uses this with `.scopeEnd`.
+    @discardableResult
+    func _run(trigger: FinalizerTrigger) throws -> Bool {
+        guard let payload = _claim(trigger, requiringExitFlag: false) else { return false }
+        try payload.run()
+        return true
+    }
+
+    /// Moves pending → ran(trigger) and takes the payload; nil if another
+    /// trigger won (or, with `requiringExitFlag`, if runsAtExit is off).
+    @inline(__always)
+    func _claim(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> _Payload? {
+        var current = _status.load(ordering: .acquiring)
+        var spins = 0
+        while true {
+            let word = _StatusWord(raw: current)
+            guard word.isPending else { return nil }
+            if requiringExitFlag && !word.runsAtExit { return nil }
+            if word.isBusy {
+                _backOff(&spins)
+                current = _status.load(ordering: .acquiring)
+                continue
+            }
+            let (exchanged, original) = _status.compareExchange(
+                expected: current, desired: word.ran(trigger).raw, ordering: .acquiringAndReleasing)
+            if exchanged {
+                let payload = _payload.take()
+                _didLeavePending(word)
+                return payload
+            }
+            current = original
+        }
+    }
+
+    /// Bookkeeping after this thread moved the finalizer out of pending.
+    @inline(__always)
+    func _didLeavePending(_ word: _StatusWord) {
+        if !word.isWatched { _owner.release() }
+        _registry._didLeavePending(shard: word.shard, watched: word.isWatched)
+    }
+
+    /// Sets busy if pending; false if the finalizer is dead.
+    @inline(__always)
+    func _acquireBusy() -> Bool {
+        var current = _status.load(ordering: .relaxed)
+        var spins = 0
+        while true {
+            let word = _StatusWord(raw: current)
+            guard word.isPending else { return false }
+            if word.isBusy {
+                _backOff(&spins)
+                current = _status.load(ordering: .relaxed)
+                continue
+            }
+            let (exchanged, original) = _status.compareExchange(
+                expected: current, desired: current | _StatusWord.busyBit, ordering: .acquiring)
+            if exchanged { return true }
+            current = original
+        }
+    }
+
+    @inline(__always)
+    func _releaseBusy() {
+        _status.bitwiseAnd(~_StatusWord.busyBit, ordering: .releasing)
+    }
+}
+
+/// A finalizer's cleanup and resource.
+///
+/// Deliberately not generic: `Finalizer<Resource>` then has no field whose
+/// layout depends on `Resource`, so its unspecialized code (its deinit, and
+/// the claims made through `_AnyFinalizer` by bags and sweeps) needs no
+/// generic metadata at run time. The resource-less form stores the caller's
+/// closure as is, so `finalize(owner) { ... }` allocates nothing beyond the
+/// finalizer; a resource lives in one small box with its cleanup.
+enum _Payload: Sendable {
+    case plain(@Sendable () throws -> Void)
+    case holding(_AnyResourceBox)
+
+    @inline(__always)
+    func run() throws {
+        switch self {
+        case .plain(let cleanup): try cleanup()
+        case .holding(let box): try box.run()
+        }
+    }
+
+    /// The resource, for a payload of a `Finalizer<Resource>`.
+    @inline(__always)
+    func resource<Resource: Sendable>(as type: Resource.Type) -> Resource {
+        switch self {
+        // Only `Finalizer<Void>` is ever created with `.plain`.
+        case .plain: unsafeBitCast((), to: Resource.self)
+        case .holding(let box): unsafeDowncast(box, to: _ResourceBox<Resource>.self).resource
+        }
+    }
+}
+
+/// The type-erased resource box of a `holding:` registration.
+class _AnyResourceBox: @unchecked Sendable {
+    func run() throws {}
+}
+
+/// A resource and the cleanup that releases it.
+final class _ResourceBox<Resource: Sendable>: _AnyResourceBox, @unchecked Sendable {
+    let resource: Resource
+    let cleanup: @Sendable (Resource) throws -> Void
+
+    init(_ resource: Resource, _ cleanup: @escaping @Sendable (Resource) throws -> Void) {
+        self.resource = resource
+        self.cleanup = cleanup
+    }
+
+    override func run() throws {
+        try cleanup(resource)
+    }
+}
+
+/// Spins briefly, then yields: the busy bit is held for a few instructions.
+@inline(__always)
+func _backOff(_ spins: inout Int) {
+    spins += 1
+    if spins > 64 { _yieldThread() }
+}

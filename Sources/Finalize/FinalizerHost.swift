@@ -1,0 +1,34 @@
+/// An owner whose finalizers run deterministically, inside its last release.
+///
+/// Adopt it with one stored constant:
+///
+/// ```swift
+/// final class Connection: FinalizerHost {
+///     let finalizers = FinalizerBag()
+///     let socket: CInt
+///     init(socket: CInt) {
+///         self.socket = socket
+///         finalize(self, holding: socket) { close($0) }   // no capture of self
+///     }
+/// }
+/// ```
+///
+/// Lifetime: the bag is a *deinit sentinel*. When the owner's last strong
+/// reference goes away, Swift destroys its stored properties, the bag's
+/// `deinit` runs, and every pending finalizer on the owner runs right there,
+/// synchronously, on the releasing thread, newest first, with the trigger
+/// ``FinalizerTrigger/ownerDeinit``. No sweep is involved and the handles
+/// returned by `finalize` need not be kept: the bag keeps them.
+///
+/// Requirements: `finalizers` must be a stored `let` that the owner creates
+/// and never shares. A bag retained elsewhere outlives its owner and its
+/// finalizers then wait for the bag (or ``FinalizerRegistry/shutdown()``).
+/// When exactly the last release happens is ARC's decision, not yours: the
+/// optimizer may end an object's life after its last use, earlier than the
+/// end of the scope. Use `withExtendedLifetime(_:_:)`, ``Finalizer/runNow()``
+/// in a `defer`, or a ``CleanupStack`` when the moment matters.
+public protocol FinalizerHost: AnyObject {
+    /// The owner's bag of finalizers: a stored `let` created with
+    /// ``FinalizerBag/init()`` and never shared with another object.
+    var finalizers: FinalizerBag { get }
+}

@@ -1,0 +1,252 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Ties cleanups to the lives of objects, holding the objects weakly.
+///
+/// Lifetime: a registry never keeps an owner alive. ``shared`` lives for the
+/// whole process and runs ``shutdown()`` at process exit (returning from
+/// `main` or calling `exit()`; not on a signal that kills the process). A
+/// registry you create ends when its last reference goes away: it stops its
+/// sweeper thread, runs what ``shutdown()`` runs, and detaches the remaining
+/// watched finalizers with `runsAtExit == false`, since nothing could sweep
+/// them anymore. Finalizers of ``FinalizerHost`` owners keep working after
+/// their registry ends: their owners' bags still run them.
+///
+/// Threading: every member is safe from any thread. No registry lock is held
+/// while a cleanup runs, so a cleanup may register, run, detach, sweep or
+/// shut down freely. Give each test its own registry, so tests can run in
+/// parallel:
+///
+/// ```swift
+/// let registry = FinalizerRegistry(sweepInterval: nil)   // no background thread
+/// var owner: Widget? = Widget()
+/// let f = registry.finalize(owner!) { print("widget gone") }
+/// owner = nil
+/// registry.sweep()   // prints "widget gone"; f.state == .ran(.sweep)
+/// ```
+///
+/// Owners come in two kinds, with different timing:
+/// - A ``FinalizerHost`` owner (one stored `let finalizers = FinalizerBag()`)
+///   runs its cleanups inside its last release, synchronously, newest first.
+/// - Any other object is *watched*: its cleanups run at the first sweep after
+///   it died: ``sweep()``, the background sweeper every `sweepInterval`, or
+///   the amortized sweep that registration does so the table stays bounded.
+public final class FinalizerRegistry: Sendable {
+    let _core: _RegistryCore
+    private let _sweeper: _SweeperHandle?
+
+    /// The process-wide registry used by the free `finalize` functions.
+    ///
+    /// On first use it installs a process-exit hook (`atexit`) that runs
+    /// ``shutdown()`` when the process returns from `main` or calls `exit()`,
+    /// leaving the exit status unchanged. It sweeps every 100 ms while it
+    /// watches anything and reports failures to standard error.
+    public static let shared: FinalizerRegistry = {
+        let registry = FinalizerRegistry()
+        atexit {
+            FinalizerRegistry.shared._sweeper?.stopWithoutWaiting()
+            _ = FinalizerRegistry.shared.shutdown()
+        }
+        return registry
+    }()
+
+    /// Creates a registry.
+    ///
+    /// - Parameters:
+    ///   - sweepInterval: how often a background thread sweeps for dead
+    ///     watched owners, or nil for no thread (sweep yourself, or rely on
+    ///     the amortized sweep during registration). The thread sleeps while
+    ///     nothing is watched and does not keep the registry alive.
+    ///   - onFailure: receives every cleanup error not thrown to a caller
+    ///     (every trigger but ``Finalizer/runNow()``), with the trigger and
+    ///     the registration site. It runs on the thread that ran the cleanup.
+    ///     The default writes one line to standard error.
+    public init(
+        sweepInterval: Duration? = .milliseconds(100),
+        onFailure: @escaping @Sendable (FinalizerFailure) -> Void = FinalizerRegistry.reportToStandardError
+    ) {
+        let core = _RegistryCore(onFailure: onFailure)
+        _core = core
+        if let sweepInterval, sweepInterval > .zero {
+            _sweeper = _SweeperHandle(core: core, interval: sweepInterval)
+        } else {
+            _sweeper = nil
+        }
+    }
+
+    deinit {
+        _sweeper?.stopAndWait()
+        _core.end()
+    }
+
+    /// The default failure handler: one line on standard error, e.g.
+    /// `Finalize: cleanup registered at App/Pool.swift:31 failed during sweep: timeout`.
+    @Sendable
+    public static func reportToStandardError(_ failure: FinalizerFailure) {
+        _writeToStandardError("Finalize: \(failure)")
+    }
+
+    // MARK: - Registration
+
+    /// Registers `cleanup` to run once when `owner` dies (deterministically,
+    /// inside its last release), or earlier by ``Finalizer/runNow()`` or
+    /// ``shutdown()``.
+    ///
+    /// This overload is chosen when the static type of `owner` is a
+    /// ``FinalizerHost``; it pays for no dynamic cast.
+    ///
+    /// - Parameters:
+    ///   - owner: the object whose death runs the cleanup. Not retained.
+    ///   - runsAtExit: whether ``shutdown()`` (and process exit, for
+    ///     ``shared``) runs it while still pending.
+    ///   - cleanup: runs at most once, on the thread of the trigger. It must
+    ///     not capture `owner`: that keeps the owner alive forever (the
+    ///     compiler rejects most such captures, since `cleanup` is
+    ///     `@Sendable`; a `Sendable` owner still compiles, so take care).
+    /// - Returns: the handle, which you may ignore: the owner's bag keeps it.
+    @discardableResult
+    public func finalize<Owner: FinalizerHost>(
+        _ owner: Owner, runsAtExit: Bool = true,
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ cleanup: @escaping @Sendable () throws -> Void
+    ) -> Finalizer<Void> {
+        _core.register(
+            owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
+            payload: .plain(cleanup), site: _RegistrationSite(fileID: fileID, line: line))
+    }
+
+    /// Registers `cleanup` to run once when `owner` dies, or earlier by
+    /// ``Finalizer/runNow()`` or ``shutdown()``.
+    ///
+    /// If `owner` is a ``FinalizerHost`` (checked at run time), the cleanup
+    /// runs inside its last release; otherwise the owner is watched and the
+    /// cleanup runs at the first sweep after it died.
+    ///
+    /// - Parameters:
+    ///   - owner: any class instance. Not retained.
+    ///   - runsAtExit: whether ``shutdown()`` runs it while still pending.
+    ///   - cleanup: runs at most once; must not capture `owner`.
+    /// - Returns: the handle, which you may ignore: the registry (or the
+    ///   owner's bag) keeps the finalizer until it runs or is detached.
+    @_disfavoredOverload
+    @discardableResult
+    public func finalize(
+        _ owner: AnyObject, runsAtExit: Bool = true,
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ cleanup: @escaping @Sendable () throws -> Void
+    ) -> Finalizer<Void> {
+        _core.register(
+            owner: owner, bag: (owner as? any FinalizerHost)?.finalizers, runsAtExit: runsAtExit,
+            payload: .plain(cleanup), site: _RegistrationSite(fileID: fileID, line: line))
+    }
+
+    /// Registers `cleanup` to run once with `resource` when `owner` dies, or
+    /// earlier by ``Finalizer/runNow()`` or ``shutdown()``; host owners pay
+    /// no dynamic cast.
+    ///
+    /// `holding:` is how a cleanup reaches what it frees without capturing
+    /// the owner: put the file descriptor, pointer or handle in `resource`.
+    /// ``Finalizer/detach()`` hands the resource back instead of running.
+    ///
+    /// ```swift
+    /// registry.finalize(self, holding: fd) { close($0) }
+    /// ```
+    @discardableResult
+    public func finalize<Owner: FinalizerHost, Resource: Sendable>(
+        _ owner: Owner, holding resource: Resource, runsAtExit: Bool = true,
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ cleanup: @escaping @Sendable (Resource) throws -> Void
+    ) -> Finalizer<Resource> {
+        _core.register(
+            owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
+            payload: .holding(_ResourceBox(resource, cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
+    }
+
+    /// Registers `cleanup` to run once with `resource` when `owner` dies
+    /// (host owners at their release, others at the next sweep), or earlier
+    /// by ``Finalizer/runNow()`` or ``shutdown()``.
+    @_disfavoredOverload
+    @discardableResult
+    public func finalize<Resource: Sendable>(
+        _ owner: AnyObject, holding resource: Resource, runsAtExit: Bool = true,
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ cleanup: @escaping @Sendable (Resource) throws -> Void
+    ) -> Finalizer<Resource> {
+        _core.register(
+            owner: owner, bag: (owner as? any FinalizerHost)?.finalizers, runsAtExit: runsAtExit,
+            payload: .holding(_ResourceBox(resource, cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
+    }
+
+    // MARK: - Running
+
+    /// Runs the cleanups of watched owners that have died; returns how many
+    /// ran.
+    ///
+    /// Runs on the calling thread, newest registration first, each with the
+    /// trigger ``FinalizerTrigger/sweep``. Cost is proportional to the number
+    /// of watched entries. Host owners never need a sweep.
+    @discardableResult
+    public func sweep() -> Int {
+        _core.sweep()
+    }
+
+    /// Runs every pending finalizer whose `runsAtExit` is true, newest
+    /// registration first across all owners; returns how many cleanups ran.
+    ///
+    /// First sweeps (dead watched owners are overdue, whatever their flag),
+    /// then runs the `runsAtExit` finalizers with the trigger
+    /// ``FinalizerTrigger/shutdown``. A finalizer registered while shutdown
+    /// runs goes next. Failures go to `onFailure` and the loop goes on.
+    /// Finalizers with `runsAtExit == false` stay pending. The registry
+    /// remains usable afterwards. For ``shared`` this runs at process exit.
+    @discardableResult
+    public func shutdown() -> Int {
+        _core.shutdown()
+    }
+
+    // MARK: - Diagnostics
+
+    /// The number of finalizers registered here that are still pending
+    /// (including watched ones whose owner died and awaits a sweep).
+    public var pendingCount: Int {
+        _core.pendingCount
+    }
+
+    /// A snapshot of the pending finalizers, oldest registration first, with
+    /// where each was registered: the tool for finding a cleanup that keeps
+    /// its owner alive.
+    public var pending: [FinalizerInfo] {
+        _core.pendingFinalizers(newerThan: 0, exitOnly: false).compactMap { $0._info() }
+    }
+}
+
+/// The background sweeper thread of one registry.
+private final class _SweeperHandle: Sendable {
+    private let core: _RegistryCore
+    private let thread: pthread_t?
+
+    init(core: _RegistryCore, interval: Duration) {
+        self.core = core
+        self.thread = _startSweeper(core: core, interval: interval)
+    }
+
+    func stopAndWait() {
+        core.signal.stop()
+        guard let thread else { return }
+        if pthread_equal(thread, pthread_self()) != 0 {
+            // The registry died inside a cleanup the sweeper ran.
+            pthread_detach(thread)
+        } else {
+            pthread_join(thread, nil)
+        }
+    }
+
+    func stopWithoutWaiting() {
+        core.signal.stop()
+    }
+}

@@ -1,0 +1,77 @@
+/// What happened to a finalizer.
+///
+/// A finalizer starts ``pending`` and leaves that state exactly once, either
+/// by running (``ran(_:)``, with the trigger that fired) or by being detached.
+/// It never returns to ``pending``. Values are snapshots: another thread may
+/// move a pending finalizer on right after you read it.
+public enum FinalizerState: Sendable, Equatable, CustomStringConvertible {
+    /// Registered, not run, not detached.
+    case pending
+    /// The cleanup ran (or began running) because of this trigger.
+    case ran(FinalizerTrigger)
+    /// ``Finalizer/detach()`` removed it; the cleanup never runs.
+    case detached
+
+    public var description: String {
+        switch self {
+        case .pending: "pending"
+        case .ran(let trigger): "ran(\(trigger))"
+        case .detached: "detached"
+        }
+    }
+}
+
+/// Why a cleanup ran.
+///
+/// Each finalizer records the trigger that won; every other trigger finds it
+/// already dead and does nothing.
+public enum FinalizerTrigger: Sendable, Equatable, CaseIterable, CustomStringConvertible {
+    /// The owner's last release: a ``FinalizerHost`` owner's bag ran its
+    /// finalizers inside the owner's deinitialization, or the finalizer was
+    /// registered on an owner that was already deinitializing.
+    case ownerDeinit
+    /// A sweep (explicit ``FinalizerRegistry/sweep()``, the background
+    /// sweeper, or the amortized sweep during registration) found the
+    /// watched owner dead.
+    case sweep
+    /// ``Finalizer/runNow()`` was called.
+    case runNow
+    /// A ``CleanupStack`` or ``AsyncCleanupStack`` that adopted the finalizer
+    /// unwound.
+    case scopeEnd
+    /// ``FinalizerRegistry/shutdown()`` ran it, including the process-exit
+    /// run of ``FinalizerRegistry/shared``.
+    case shutdown
+
+    public var description: String {
+        switch self {
+        case .ownerDeinit: "ownerDeinit"
+        case .sweep: "sweep"
+        case .runNow: "runNow"
+        case .scopeEnd: "scopeEnd"
+        case .shutdown: "shutdown"
+        }
+    }
+
+    @inline(__always)
+    var _code: UInt32 {
+        switch self {
+        case .ownerDeinit: 0
+        case .sweep: 1
+        case .runNow: 2
+        case .scopeEnd: 3
+        case .shutdown: 4
+        }
+    }
+
+    @inline(__always)
+    init(_code: UInt32) {
+        switch _code {
+        case 0: self = .ownerDeinit
+        case 1: self = .sweep
+        case 2: self = .runNow
+        case 3: self = .scopeEnd
+        default: self = .shutdown
+        }
+    }
+}

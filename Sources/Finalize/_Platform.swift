@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import _FinalizeShims
+
+/// Gives the processor to another thread (used when a busy bit is contended).
+@inline(__always)
+func _yieldThread() {
+    sched_yield()
+}
+
+/// The processor the calling thread runs on, or 0 where unknown. Registration
+/// uses it to pick a shard, so two threads rarely share a lock or a cache line.
+@inline(__always)
+func _currentProcessor() -> Int {
+    #if os(Linux)
+    return Int(max(sched_getcpu(), 0))
+    #else
+    return 0
+    #endif
+}
+
+/// The number of configured processors (at least 1).
+func _processorCount() -> Int {
+    max(Int(sysconf(Int32(_SC_NPROCESSORS_CONF))), 1)
+}
+
+/// Writes `message` and a newline to standard error, unbuffered (one
+/// `write(2)` call for short lines, so lines from threads do not interleave).
+func _writeToStandardError(_ message: String) {
+    var line = message
+    line.append("\n")
+    line.withUTF8 { bytes in
+        var offset = 0
+        while offset < bytes.count {
+            let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+            if written <= 0 { break }
+            offset += written
+        }
+    }
+}

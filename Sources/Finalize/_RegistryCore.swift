@@ -1,0 +1,169 @@
+import Synchronization
+
+/// The state of one registry that finalizers point to.
+///
+/// Pending finalizers keep their core alive (to report failures and update
+/// counts); the public ``FinalizerRegistry`` owns the sweeper and ends the
+/// core when it goes away, so no cycle outlives the registry.
+final class _RegistryCore: Sendable {
+    let shards: [_Shard]
+    let shardMask: Int
+    /// The last registration's sequence number (newest-first order).
+    let sequence = Atomic<UInt64>(0)
+    let onFailure: @Sendable (FinalizerFailure) -> Void
+    let signal = _SweepSignal()
+
+    init(onFailure: @escaping @Sendable (FinalizerFailure) -> Void) {
+        // Twice the processors, rounded up to a power of two: a thread's
+        // shard is picked by the processor it runs on.
+        var count = 2
+        while count < 2 * _processorCount() && count < 256 { count <<= 1 }
+        shards = (0..<count).map { _ in _Shard() }
+        shardMask = count - 1
+        self.onFailure = onFailure
+    }
+
+    // MARK: - Registration
+
+    @inline(__always)
+    func register<Resource>(
+        owner: AnyObject, bag: FinalizerBag?, runsAtExit: Bool,
+        payload: _Payload, site: _RegistrationSite
+    ) -> Finalizer<Resource> {
+        let watched = bag == nil
+        if _UnownedOwner.isDeallocating(owner) {
+            return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: payload, site: site)
+        }
+        let shardIndex = _currentProcessor() & shardMask
+        let shard = shards[shardIndex]
+        let number = sequence.wrappingAdd(1, ordering: .relaxed).newValue
+        let finalizer = Finalizer<Resource>(
+            registry: self,
+            owner: watched ? _UnownedOwner(uncounted: owner) : _UnownedOwner(counting: owner),
+            site: site, sequence: number,
+            status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex),
+            payload: payload)
+        if let bag {
+            shard.appendHost(finalizer)
+            bag._append(finalizer)
+        } else {
+            let due = shard.appendWatched(_WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer))
+            if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
+            if !due.isEmpty { _ = runDue(due) }
+        }
+        return finalizer
+    }
+
+    /// Misuse, handled: the owner is already in its deinit. Run the cleanup
+    /// now (as its death would) and hand back a dead finalizer.
+    @inline(never)
+    private func runOnDeallocatingOwner<Resource>(
+        owner: AnyObject, runsAtExit: Bool, payload: _Payload, site: _RegistrationSite
+    ) -> Finalizer<Resource> {
+        let finalizer = Finalizer<Resource>(
+            registry: self, owner: _UnownedOwner(uncounted: owner), site: site, sequence: 0,
+            status: _StatusWord(runsAtExit: runsAtExit, watched: true, shard: 0).ran(.ownerDeinit),
+            payload: nil)
+        do {
+            try payload.run()
+        } catch {
+            _report(FinalizerFailure(error: error, trigger: .ownerDeinit, fileID: site.fileID, line: site.lineNumber))
+        }
+        return finalizer
+    }
+
+    // MARK: - Bookkeeping
+
+    @inline(__always)
+    func _didLeavePending(shard: Int, watched: Bool) {
+        if watched {
+            shards[shard].watchedLeftPending()
+        } else {
+            shards[shard].hostLeftPending()
+        }
+    }
+
+    func _report(_ failure: FinalizerFailure) {
+        onFailure(failure)
+    }
+
+    var pendingCount: Int {
+        shards.reduce(0) {
+            $0 + $1.liveHosts.load(ordering: .relaxed) + $1.liveWatched.load(ordering: .relaxed)
+        }
+    }
+
+    var hasWatchedEntries: Bool {
+        shards.contains { $0.watchedEntries.load(ordering: .sequentiallyConsistent) > 0 }
+    }
+
+    func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [any _AnyFinalizer] {
+        var result: [any _AnyFinalizer] = []
+        for shard in shards {
+            result.append(contentsOf: shard.pendingFinalizers(newerThan: horizon, exitOnly: exitOnly))
+        }
+        result.sort { $0._sequence < $1._sequence }
+        return result
+    }
+
+    // MARK: - Sweep and shutdown
+
+    func sweep() -> Int {
+        var due: [_WatchedEntry] = []
+        for shard in shards where shard.watchedEntries.load(ordering: .relaxed) > 0 {
+            due.append(contentsOf: shard.sweep(dropDetached: false))
+        }
+        return runDue(due)
+    }
+
+    /// Runs the finalizers of dead watched owners, newest first, then gives
+    /// back the entries' unowned counts.
+    func runDue(_ due: [_WatchedEntry]) -> Int {
+        var due = due
+        if due.count > 1 { due.sort { $0.finalizer._sequence > $1.finalizer._sequence } }
+        var ran = 0
+        for entry in due {
+            if entry.finalizer._fire(.sweep, requiringExitFlag: false) { ran += 1 }
+            entry.owner.release()
+        }
+        return ran
+    }
+
+    func shutdown() -> Int {
+        // Owners that already died are overdue: run them as a sweep would,
+        // whatever their runsAtExit flag.
+        var ran = sweep()
+        var horizon: UInt64 = 0
+        var queue: [any _AnyFinalizer] = []  // oldest first; run from the end
+        while true {
+            let latest = sequence.load(ordering: .acquiring)
+            if latest > horizon {
+                // Finalizers registered since the last look (at first: all)
+                // are newer than everything queued, so they go next.
+                queue.append(contentsOf: pendingFinalizers(newerThan: horizon, exitOnly: true))
+                horizon = latest
+            }
+            guard let next = queue.popLast() else { break }
+            if next._fire(.shutdown, requiringExitFlag: true) { ran += 1 }
+        }
+        return ran
+    }
+
+    /// The public registry is gone: run what shutdown runs, detach watched
+    /// finalizers that no sweep could ever run, and drop every table so no
+    /// cycle through this core remains. Host finalizers stay with their bags
+    /// and still run when their owners die.
+    func end() {
+        _ = shutdown()
+        for shard in shards {
+            for entry in shard.removeAll() {
+                if entry.owner.isDeallocating {
+                    _ = entry.finalizer._fire(.sweep, requiringExitFlag: false)
+                } else {
+                    entry.finalizer._abandon()
+                }
+                entry.owner.release()
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+// Intentionally empty: the module only declares runtime functions (see include/FinalizeShims.h).
