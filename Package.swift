@@ -17,7 +17,9 @@ let package = Package(
             dependencies: ["_FinalizeShims"]
         ),
         .executableTarget(name: "finalize-demo", dependencies: ["Finalize"]),
-        .executableTarget(name: "finalize-bench", dependencies: ["Finalize"]),
+        // Reads the C heap's usage for the memory figures (bench only).
+        .target(name: "_FinalizeBenchSupport"),
+        .executableTarget(name: "finalize-bench", dependencies: ["Finalize", "_FinalizeBenchSupport"]),
         // A child process for the tests that need a real process exit.
         .executableTarget(name: "finalize-fixture", dependencies: ["Finalize"]),
         .testTarget(

@@ -28,7 +28,7 @@ extension Finalizer: _AnyFinalizer {
             try payload.run()
         } catch {
             _registry._report(
-                FinalizerFailure(error: error, trigger: trigger, fileID: _site.fileID, line: _site.lineNumber))
+                FinalizerFailure(error: error, trigger: trigger, fileID: _site.fileID, line: _site.line))
         }
         return true
     }
@@ -39,7 +39,7 @@ extension Finalizer: _AnyFinalizer {
         let typeName = _owner.dynamicTypeName ?? "<deallocated>"
         _releaseBusy()
         return FinalizerInfo(
-            fileID: _site.fileID, line: _site.lineNumber, ownerType: typeName, runsAtExit: word.runsAtExit)
+            fileID: _site.fileID, line: _site.line, ownerType: typeName, runsAtExit: word.runsAtExit)
     }
 
     func _abandon() {

@@ -28,30 +28,39 @@ import Synchronization
 /// registry's ``FinalizerRegistry/finalize(_:runsAtExit:fileID:line:_:)-3f5rj``
 /// methods.
 public final class Finalizer<Resource: Sendable>: Sendable {
+    // Stored properties are declared in layout order, 88 bytes in all (a
+    // 96-byte heap block), none of them depending on `Resource` (see
+    // `_Payload` and `_FinalizerLinks`). The registration line lives in the
+    // status word.
+
     /// The registry that reports this finalizer's failures and tracks it.
     let _registry: _RegistryCore
     /// The owner, by an unowned count held by this finalizer (host owners) or
     /// by the watched table entry (other owners). Looked at only while the
     /// finalizer is pending and `busy` is held.
     let _owner: _UnownedOwner
-    let _site: _RegistrationSite
+    let _fileID: _FileID
     /// Registration order within the registry, for newest-first shutdown.
     let _sequence: UInt64
-    let _status: Atomic<UInt32>
     /// The cleanup and resource. Written at init, then touched only by the
     /// winner of the claim or by a reader holding `busy` while pending.
     @exclusivity(unchecked) nonisolated(unsafe) var _payload: _Payload?
+    let _status: Atomic<UInt32>
+    /// A host finalizer's links in its shard's list; guarded by the shard's
+    /// lock.
+    @exclusivity(unchecked) nonisolated(unsafe) var _previous: _Link?
+    @exclusivity(unchecked) nonisolated(unsafe) var _next: _Link?
 
     init(
-        registry: _RegistryCore, owner: _UnownedOwner, site: _RegistrationSite,
+        registry: _RegistryCore, owner: _UnownedOwner, fileID: _FileID,
         sequence: UInt64, status: _StatusWord, payload: _Payload?
     ) {
         _registry = registry
         _owner = owner
-        _site = site
+        _fileID = fileID
         _sequence = sequence
-        _status = Atomic(status.raw)
         _payload = payload
+        _status = Atomic(status.raw)
     }
 
     /// Whether the cleanup is still pending: not run, not detached.
@@ -143,6 +152,11 @@ public final class Finalizer<Resource: Sendable>: Sendable {
         return (owner, payload.resource(as: Resource.self))
     }
 
+    /// The registration's `#fileID` and line.
+    var _site: (fileID: String, line: Int) {
+        (_fileID.string, _StatusWord(raw: _status.load(ordering: .relaxed)).line)
+    }
+
     // MARK: - Claiming
 
     /// Runs the cleanup for `trigger` if still pending; rethrows its error.
@@ -183,8 +197,12 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// Bookkeeping after this thread moved the finalizer out of pending.
     @inline(__always)
     func _didLeavePending(_ word: _StatusWord) {
-        if !word.isWatched { _owner.release() }
-        _registry._didLeavePending(shard: word.shard, watched: word.isWatched)
+        if word.isWatched {
+            _registry.shardTable.withShard(word.shard) { $0.watchedLeftPending() }
+        } else {
+            _registry.shardTable.withShard(word.shard) { $0.unlinkHost(_Link(self)) }
+            _owner.release()
+        }
     }
 
     /// Sets busy if pending; false if the finalizer is dead.

@@ -29,14 +29,17 @@ import Synchronization
 /// do { _ = TempFile(path: "/tmp/x") }   // unlinked here, on this thread
 /// ```
 public final class FinalizerBag: FinalizerHost, Sendable {
-    struct Entries {
-        /// The first finalizer, stored inline: most owners have one.
-        var first: (any _AnyFinalizer)?
-        var rest: [any _AnyFinalizer] = []
-        var compactAt = 16
-    }
-
-    let _entries = Mutex(Entries())
+    /// The inline slot's state: 0 empty, 1 being filled, 2 filled. Most
+    /// owners have one finalizer, which takes the slot with one
+    /// compare-and-exchange and no lock.
+    let _firstState = Atomic<Int>(0)
+    /// Written once, by the thread that moved `_firstState` from 0 to 1;
+    /// afterwards replaced only under `_lock` (when its finalizer is dead).
+    @exclusivity(unchecked) nonisolated(unsafe) var _first: (any _AnyFinalizer)?
+    /// Further finalizers; guarded by `_lock`.
+    @exclusivity(unchecked) nonisolated(unsafe) var _rest: [any _AnyFinalizer] = []
+    @exclusivity(unchecked) nonisolated(unsafe) var _compactAt = 16
+    let _lock = Mutex(())
 
     /// Creates an empty bag for one owner.
     public init() {}
@@ -46,47 +49,68 @@ public final class FinalizerBag: FinalizerHost, Sendable {
 
     /// The number of finalizers in the bag that are still pending.
     public var pendingCount: Int {
-        _entries.withLock { entries in
-            (entries.first?._isPendingNow == true ? 1 : 0)
-                + entries.rest.reduce(0) { $0 + ($1._isPendingNow ? 1 : 0) }
+        _lock.withLock { _ in
+            var count = _rest.reduce(0) { $0 + ($1._isPendingNow ? 1 : 0) }
+            if _waitForFirst(), _first?._isPendingNow == true { count += 1 }
+            return count
         }
     }
 
+    @inline(__always)
     func _append(_ finalizer: any _AnyFinalizer) {
-        _entries.withLock { entries in
-            if entries.first == nil {
-                entries.first = finalizer
+        if _firstState.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
+            _first = finalizer
+            _firstState.store(2, ordering: .releasing)
+        } else {
+            _appendSlow(finalizer)
+        }
+    }
+
+    /// A second finalizer on the same owner. Reuses the inline slot if its
+    /// finalizer is dead, and drops dead entries in amortized compactions,
+    /// so an owner that registers and detaches in a loop keeps a bounded bag.
+    @inline(never)
+    func _appendSlow(_ finalizer: any _AnyFinalizer) {
+        _lock.withLock { _ in
+            if _waitForFirst(), let first = _first, !first._isPendingNow {
+                _first = finalizer
                 return
             }
-            if let first = entries.first, !first._isPendingNow {
-                entries.first = finalizer
-                return
+            _rest.append(finalizer)
+            if _rest.count >= _compactAt {
+                _rest.removeAll { !$0._isPendingNow }
+                _compactAt = max(16, 2 * _rest.count)
             }
-            entries.rest.append(finalizer)
-            if entries.rest.count >= entries.compactAt {
-                entries.rest.removeAll { !$0._isPendingNow }
-                entries.compactAt = max(16, 2 * entries.rest.count)
+        }
+    }
+
+    /// Under `_lock`: waits out a concurrent fast-path fill of the inline
+    /// slot; true if the slot holds a finalizer.
+    private func _waitForFirst() -> Bool {
+        var spins = 0
+        while true {
+            switch _firstState.load(ordering: .acquiring) {
+            case 0: return false
+            case 2: return true
+            default: _backOff(&spins)
             }
         }
     }
 
     deinit {
-        let (first, rest) = _entries.withLock { entries in
-            let taken = (entries.first, entries.rest)
-            entries = Entries()
-            return taken
-        }
-        guard let first else { return }
-        if rest.isEmpty {
+        // No lock: a deinitializing bag has no other reference, so no other
+        // thread can be appending.
+        guard _firstState.load(ordering: .acquiring) == 2, let first = _first.take() else { return }
+        if _rest.isEmpty {
             _ = first._fire(.ownerDeinit, requiringExitFlag: false)
             return
         }
-        var all = rest
-        all.append(first)
+        var all = [first]
+        all.append(contentsOf: _rest)
+        _rest = []
         // Newest registration first (appends from several threads may
         // interleave, so order by the registration sequence).
-        all.sort { $0._sequence > $1._sequence }
-        for finalizer in all {
+        for finalizer in _orderedBySequence(all, newestFirst: true, { $0._sequence }) {
             _ = finalizer._fire(.ownerDeinit, requiringExitFlag: false)
         }
     }

@@ -1,22 +1,33 @@
-/// Where a finalizer was registered, in 12 bytes.
+/// A `#fileID` in 8 bytes.
 ///
-/// `#fileID` literals are static, NUL-terminated strings, so the site keeps
-/// only their address; the `String` is built when a diagnostic needs it.
-struct _RegistrationSite: @unchecked Sendable {
-    let fileIDStart: UnsafePointer<UInt8>?
+/// `#fileID` literals are static, NUL-terminated strings, so only their
+/// address is kept; the `String` is built when a diagnostic needs it.
+struct _FileID: @unchecked Sendable {
+    let start: UnsafePointer<UInt8>?
+
+    init(_ fileID: StaticString) {
+        // A one-scalar literal has no pointer representation; such a "file"
+        // is not a #fileID, so it is reported as unknown rather than trapping.
+        start = fileID.hasPointerRepresentation ? fileID.utf8Start : nil
+    }
+
+    var string: String {
+        guard let start else { return "<unknown>" }
+        return String(cString: start)
+    }
+}
+
+/// Where something was registered, in 12 bytes.
+struct _RegistrationSite: Sendable {
+    let file: _FileID
     let line: UInt32
 
     init(fileID: StaticString, line: Int) {
-        // A one-scalar literal has no pointer representation; such a "file"
-        // is not a #fileID, so it is reported as unknown rather than trapping.
-        fileIDStart = fileID.hasPointerRepresentation ? fileID.utf8Start : nil
-        self.line = UInt32(clamping: line)
+        file = _FileID(fileID)
+        self.line = UInt32(clamping: max(line, 0))
     }
 
-    var fileID: String {
-        guard let start = fileIDStart else { return "<unknown>" }
-        return String(cString: start)
-    }
+    var fileID: String { file.string }
 
     var lineNumber: Int { Int(line) }
 }

@@ -7,18 +7,26 @@ import Synchronization
 /// core when it goes away, so no cycle outlives the registry.
 final class _RegistryCore: Sendable {
     let shards: [_Shard]
+    /// The same shards, unretained, for the hot paths (no reference
+    /// counting; `shards` keeps them alive).
+    let shardTable: _ShardTable
     let shardMask: Int
     /// The last registration's sequence number (newest-first order).
     let sequence = Atomic<UInt64>(0)
     let onFailure: @Sendable (FinalizerFailure) -> Void
     let signal = _SweepSignal()
 
+    deinit {
+        shardTable.deallocate()
+    }
+
     init(onFailure: @escaping @Sendable (FinalizerFailure) -> Void) {
         // Twice the processors, rounded up to a power of two: a thread's
         // shard is picked by the processor it runs on.
         var count = 2
-        while count < 2 * _processorCount() && count < 256 { count <<= 1 }
+        while count < 2 * _processorCount() && count < _StatusWord.shardLimit { count <<= 1 }
         shards = (0..<count).map { _ in _Shard() }
+        shardTable = _ShardTable(shards)
         shardMask = count - 1
         self.onFailure = onFailure
     }
@@ -35,19 +43,20 @@ final class _RegistryCore: Sendable {
             return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: payload, site: site)
         }
         let shardIndex = _currentProcessor() & shardMask
-        let shard = shards[shardIndex]
         let number = sequence.wrappingAdd(1, ordering: .relaxed).newValue
         let finalizer = Finalizer<Resource>(
             registry: self,
             owner: watched ? _UnownedOwner(uncounted: owner) : _UnownedOwner(counting: owner),
-            site: site, sequence: number,
-            status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex),
+            fileID: site.file, sequence: number,
+            status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
             payload: payload)
         if let bag {
-            shard.appendHost(finalizer)
+            let link = _Link(finalizer)
+            shardTable.withShard(shardIndex) { $0.linkHost(link) }
             bag._append(finalizer)
         } else {
-            let due = shard.appendWatched(_WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer))
+            let entry = _WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer)
+            let due = shardTable.withShard(shardIndex) { $0.appendWatched(entry) }
             if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
             if !due.isEmpty { _ = runDue(due) }
         }
@@ -61,8 +70,9 @@ final class _RegistryCore: Sendable {
         owner: AnyObject, runsAtExit: Bool, payload: _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         let finalizer = Finalizer<Resource>(
-            registry: self, owner: _UnownedOwner(uncounted: owner), site: site, sequence: 0,
-            status: _StatusWord(runsAtExit: runsAtExit, watched: true, shard: 0).ran(.ownerDeinit),
+            registry: self, owner: _UnownedOwner(uncounted: owner), fileID: site.file, sequence: 0,
+            status: _StatusWord(runsAtExit: runsAtExit, watched: true, shard: 0, line: site.lineNumber)
+                .ran(.ownerDeinit),
             payload: nil)
         do {
             try payload.run()
@@ -74,23 +84,12 @@ final class _RegistryCore: Sendable {
 
     // MARK: - Bookkeeping
 
-    @inline(__always)
-    func _didLeavePending(shard: Int, watched: Bool) {
-        if watched {
-            shards[shard].watchedLeftPending()
-        } else {
-            shards[shard].hostLeftPending()
-        }
-    }
-
     func _report(_ failure: FinalizerFailure) {
         onFailure(failure)
     }
 
     var pendingCount: Int {
-        shards.reduce(0) {
-            $0 + $1.liveHosts.load(ordering: .relaxed) + $1.liveWatched.load(ordering: .relaxed)
-        }
+        shards.reduce(0) { $0 + $1.hostCount + $1.liveWatched.load(ordering: .relaxed) }
     }
 
     var hasWatchedEntries: Bool {
@@ -102,8 +101,7 @@ final class _RegistryCore: Sendable {
         for shard in shards {
             result.append(contentsOf: shard.pendingFinalizers(newerThan: horizon, exitOnly: exitOnly))
         }
-        result.sort { $0._sequence < $1._sequence }
-        return result
+        return _orderedBySequence(result, newestFirst: false) { $0._sequence }
     }
 
     // MARK: - Sweep and shutdown
@@ -119,8 +117,7 @@ final class _RegistryCore: Sendable {
     /// Runs the finalizers of dead watched owners, newest first, then gives
     /// back the entries' unowned counts.
     func runDue(_ due: [_WatchedEntry]) -> Int {
-        var due = due
-        if due.count > 1 { due.sort { $0.finalizer._sequence > $1.finalizer._sequence } }
+        let due = _orderedBySequence(due, newestFirst: true) { $0.finalizer._sequence }
         var ran = 0
         for entry in due {
             if entry.finalizer._fire(.sweep, requiringExitFlag: false) { ran += 1 }
@@ -149,14 +146,15 @@ final class _RegistryCore: Sendable {
         return ran
     }
 
-    /// The public registry is gone: run what shutdown runs, detach watched
-    /// finalizers that no sweep could ever run, and drop every table so no
-    /// cycle through this core remains. Host finalizers stay with their bags
-    /// and still run when their owners die.
+    /// The public registry is gone: run what shutdown runs, and detach the
+    /// watched finalizers that no sweep could ever run, dropping the table
+    /// that owns them, so no cycle through this core remains. Host
+    /// finalizers stay with their bags (the host lists do not own them) and
+    /// still run when their owners die; they keep this core alive until then.
     func end() {
         _ = shutdown()
         for shard in shards {
-            for entry in shard.removeAll() {
+            for entry in shard.removeAllWatched() {
                 if entry.owner.isDeallocating {
                     _ = entry.finalizer._fire(.sweep, requiringExitFlag: false)
                 } else {
@@ -165,5 +163,29 @@ final class _RegistryCore: Sendable {
                 entry.owner.release()
             }
         }
+    }
+}
+
+/// A fixed table of unretained shard references, so the registration and
+/// release paths reach their shard without reference counting. The
+/// registry core's `shards` array owns the shards for the table's lifetime.
+struct _ShardTable: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<Unmanaged<_Shard>>
+    let count: Int
+
+    init(_ shards: [_Shard]) {
+        count = shards.count
+        base = .allocate(capacity: shards.count)
+        base.initialize(from: shards.map { Unmanaged.passUnretained($0) }, count: shards.count)
+    }
+
+    @inline(__always)
+    func withShard<Result>(_ index: Int, _ body: (_Shard) -> Result) -> Result {
+        base[index]._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Frees the table (the shards themselves belong to the core).
+    func deallocate() {
+        base.deallocate()
     }
 }

@@ -1,7 +1,8 @@
 import Synchronization
 
 /// A watched owner in a shard's table: the entry holds the owner's unowned
-/// count, so a sweep may test the owner for as long as the entry exists.
+/// count, so a sweep may test the owner for as long as the entry exists, and
+/// it holds the finalizer strongly (nothing else does).
 struct _WatchedEntry: Sendable {
     let owner: _UnownedOwner
     let finalizer: any _AnyFinalizer
@@ -10,48 +11,86 @@ struct _WatchedEntry: Sendable {
 /// One slice of a registry's bookkeeping, with its own lock.
 ///
 /// Registrations go to the shard of the processor the registering thread
-/// runs on, so threads registering at once rarely meet on a lock. Nothing is
-/// removed eagerly when a finalizer runs or is detached (the release path
-/// takes no shard lock at all); dead entries are dropped in amortized
-/// compactions, which keep each table within about twice its live entries.
+/// runs on, so threads registering at once rarely meet on a lock or a cache
+/// line.
+///
+/// - Host finalizers are linked into an intrusive list through their own
+///   `_previous`/`_next` fields: no allocation, no reference counting. The
+///   list does not own them (their owner's bag does); a finalizer unlinks
+///   itself, under this lock, when it leaves pending, before its bag can
+///   release it. So every linked finalizer is alive.
+/// - Watched finalizers live in an array of entries that own them. Entries
+///   of finalizers that ran or were detached are dropped lazily, in
+///   amortized compactions that keep the array within about twice its live
+///   entries.
 final class _Shard: Sendable {
     struct State {
-        /// Finalizers of host owners (the owner's bag runs them; this list is
-        /// what shutdown and `pending` see).
-        var hosts: [any _AnyFinalizer] = []
-        /// Finalizers of other owners, swept when their owner dies.
+        var hostHead: _Link?
+        var hostTail: _Link?
+        var hostCount = 0
         var watched: [_WatchedEntry] = []
-        var compactHostsAt = _Shard.minimumCompaction
         var sweepWatchedAt = _Shard.minimumCompaction
     }
 
     static let minimumCompaction = 64
-    /// Dead host entries tolerated before a release compacts.
+    /// Dead watched entries tolerated before a run or detach compacts.
     static let releaseCompactionSlack = 1024
 
     let state = Mutex(State())
-    /// Pending finalizers in this shard (exact; decremented by whoever
+    /// Pending watched finalizers in this shard (decremented by whoever
     /// claims one).
-    let liveHosts = Atomic<Int>(0)
     let liveWatched = Atomic<Int>(0)
-    /// Entry counts, mirrored for lock-free reads.
-    let hostEntries = Atomic<Int>(0)
+    /// Watched entry count, mirrored for lock-free reads (the sweeper's
+    /// idle check).
     let watchedEntries = Atomic<Int>(0)
 
     init() {}
 
-    func appendHost(_ finalizer: any _AnyFinalizer) {
-        liveHosts.wrappingAdd(1, ordering: .relaxed)
+    // MARK: - Hosts
+
+    @inline(__always)
+    func linkHost(_ node: _Link) {
         state.withLock { state in
-            state.hosts.append(finalizer)
-            if state.hosts.count >= state.compactHostsAt {
-                compactHosts(&state)
+            _FinalizerLinks.setPrevious(of: node, to: state.hostTail)
+            _FinalizerLinks.setNext(of: node, to: nil)
+            if let tail = state.hostTail {
+                _FinalizerLinks.setNext(of: tail, to: node)
+            } else {
+                state.hostHead = node
             }
-            hostEntries.store(state.hosts.count, ordering: .relaxed)
+            state.hostTail = node
+            state.hostCount += 1
         }
     }
 
-    /// Adds a watched entry; returns the cleanups an amortized sweep found
+    @inline(__always)
+    func unlinkHost(_ node: _Link) {
+        state.withLock { state in
+            let previous = _FinalizerLinks.previous(of: node)
+            let next = _FinalizerLinks.next(of: node)
+            if let previous {
+                _FinalizerLinks.setNext(of: previous, to: next)
+            } else {
+                state.hostHead = next
+            }
+            if let next {
+                _FinalizerLinks.setPrevious(of: next, to: previous)
+            } else {
+                state.hostTail = previous
+            }
+            _FinalizerLinks.setPrevious(of: node, to: nil)
+            _FinalizerLinks.setNext(of: node, to: nil)
+            state.hostCount -= 1
+        }
+    }
+
+    var hostCount: Int {
+        state.withLock { $0.hostCount }
+    }
+
+    // MARK: - Watched
+
+    /// Adds a watched entry; returns the entries an amortized sweep found
     /// due, to be run by the caller after the lock is released.
     func appendWatched(_ entry: _WatchedEntry) -> [_WatchedEntry] {
         liveWatched.wrappingAdd(1, ordering: .relaxed)
@@ -80,17 +119,6 @@ final class _Shard: Sendable {
         }
     }
 
-    /// After a host finalizer left pending: compacts the host list if many
-    /// entries died since the last compaction.
-    func hostLeftPending() {
-        let live = liveHosts.wrappingSubtract(1, ordering: .relaxed).newValue
-        guard hostEntries.load(ordering: .relaxed) > 2 * live + Self.releaseCompactionSlack else { return }
-        state.withLock { state in
-            compactHosts(&state)
-            hostEntries.store(state.hosts.count, ordering: .relaxed)
-        }
-    }
-
     /// After a watched finalizer left pending (run or detached while its
     /// owner may live): drops entries of dead finalizers if many piled up.
     /// Never runs anything: entries of dead owners stay for the sweep.
@@ -104,12 +132,24 @@ final class _Shard: Sendable {
         }
     }
 
-    /// Snapshot of the pending finalizers, for shutdown and diagnostics.
+    // MARK: - Snapshots
+
+    /// The pending finalizers registered after `horizon`, for shutdown and
+    /// diagnostics (strong references, taken under the lock).
     func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [any _AnyFinalizer] {
         state.withLock { state in
             var result: [any _AnyFinalizer] = []
-            for finalizer in state.hosts where finalizer._sequence > horizon {
-                if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow { result.append(finalizer) }
+            var node = state.hostHead
+            while let current = node {
+                // Linked finalizers are alive (see the type's discussion).
+                let finalizer = Unmanaged<AnyObject>.fromOpaque(current.address).takeUnretainedValue()
+                    as! any _AnyFinalizer
+                if finalizer._sequence > horizon,
+                    exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow
+                {
+                    result.append(finalizer)
+                }
+                node = _FinalizerLinks.next(of: current)
             }
             for entry in state.watched where entry.finalizer._sequence > horizon {
                 let finalizer = entry.finalizer
@@ -119,26 +159,19 @@ final class _Shard: Sendable {
         }
     }
 
-    /// Empties both tables (the registry is ending). Host finalizers stay
-    /// with their bags; the watched entries are returned for the caller to
-    /// settle and release.
-    func removeAll() -> [_WatchedEntry] {
+    /// Empties the watched table (the registry is ending); the entries are
+    /// returned for the caller to settle and release. Host finalizers stay
+    /// linked: they unlink themselves when their bags run them.
+    func removeAllWatched() -> [_WatchedEntry] {
         state.withLock { state in
             let entries = state.watched
             state.watched = []
-            state.hosts = []
             watchedEntries.store(0, ordering: .sequentiallyConsistent)
-            hostEntries.store(0, ordering: .relaxed)
             return entries
         }
     }
 
     // MARK: - Under the lock
-
-    private func compactHosts(_ state: inout State) {
-        state.hosts.removeAll { !$0._isPendingNow }
-        state.compactHostsAt = max(Self.minimumCompaction, 2 * state.hosts.count)
-    }
 
     private func collect(
         _ state: inout State, into due: inout [_WatchedEntry], dueOwners: Bool, dropDetached: Bool
@@ -155,6 +188,7 @@ final class _Shard: Sendable {
                 } else if dropDetached && !entry.finalizer._isPendingNow {
                     entry.owner.release()
                 } else {
+                    // Stable compaction keeps registration order.
                     if kept != index { entries.swapAt(kept, index) }
                     kept += 1
                 }
@@ -164,5 +198,49 @@ final class _Shard: Sendable {
         if dropDetached {
             state.sweepWatchedAt = max(Self.minimumCompaction, 2 * state.watched.count)
         }
+    }
+}
+
+/// The address of a linked host finalizer. Only dereferenced under the
+/// shard's lock, while the finalizer is linked (and therefore alive).
+struct _Link: @unchecked Sendable, Equatable {
+    let address: UnsafeMutableRawPointer
+
+    @inline(__always)
+    init<Resource>(_ finalizer: Finalizer<Resource>) {
+        address = Unmanaged.passUnretained(finalizer).toOpaque()
+    }
+}
+
+/// Access to the intrusive links of a host finalizer through its address.
+///
+/// No stored property of `Finalizer` depends on `Resource`, so the links sit
+/// at the same offsets in every instantiation; the helpers reach them
+/// through `Finalizer<Void>`, the canonical one, which lets one list hold
+/// finalizers of any resource type without boxing or reference counting.
+enum _FinalizerLinks {
+    @inline(__always)
+    static func node(_ link: _Link) -> Finalizer<Void> {
+        Unmanaged<Finalizer<Void>>.fromOpaque(link.address).takeUnretainedValue()
+    }
+
+    @inline(__always)
+    static func next(of link: _Link) -> _Link? {
+        node(link)._next
+    }
+
+    @inline(__always)
+    static func previous(of link: _Link) -> _Link? {
+        node(link)._previous
+    }
+
+    @inline(__always)
+    static func setNext(of link: _Link, to next: _Link?) {
+        node(link)._next = next
+    }
+
+    @inline(__always)
+    static func setPrevious(of link: _Link, to previous: _Link?) {
+        node(link)._previous = previous
     }
 }

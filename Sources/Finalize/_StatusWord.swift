@@ -8,7 +8,9 @@
 ///          owner and the payload; claims wait for it to clear
 /// - 7      watched: the owner is not a host (its unowned count belongs to the
 ///          watched table entry, not to the finalizer)
-/// - 8...15 the registry shard the finalizer was registered in
+/// - 8...13 the registry shard the finalizer was registered in (at most 64)
+/// - 14...31 the registration's line (lines past 262,143 read as 262,143);
+///          kept here so a finalizer is 88 bytes, not 96
 ///
 /// Exactly-once comes from one compare-and-exchange that moves the phase away
 /// from pending; whoever wins it owns the payload.
@@ -24,11 +26,15 @@ struct _StatusWord: Equatable {
     static let busyBit: UInt32 = 1 << 6
     static let watchedBit: UInt32 = 1 << 7
     static let shardShift: UInt32 = 8
+    static let shardLimit = 64
+    static let lineShift: UInt32 = 14
+    static let lineLimit = (1 << 18) - 1
 
     init(raw: UInt32) { self.raw = raw }
 
-    init(runsAtExit: Bool, watched: Bool, shard: Int) {
-        raw = UInt32(truncatingIfNeeded: shard & 0xFF) << Self.shardShift
+    init(runsAtExit: Bool, watched: Bool, shard: Int, line: Int) {
+        raw = UInt32(truncatingIfNeeded: shard & (Self.shardLimit - 1)) << Self.shardShift
+        raw |= UInt32(truncatingIfNeeded: min(max(line, 0), Self.lineLimit)) << Self.lineShift
         if runsAtExit { raw |= Self.exitBit }
         if watched { raw |= Self.watchedBit }
     }
@@ -37,7 +43,8 @@ struct _StatusWord: Equatable {
     @inline(__always) var isBusy: Bool { raw & Self.busyBit != 0 }
     @inline(__always) var runsAtExit: Bool { raw & Self.exitBit != 0 }
     @inline(__always) var isWatched: Bool { raw & Self.watchedBit != 0 }
-    @inline(__always) var shard: Int { Int((raw >> Self.shardShift) & 0xFF) }
+    @inline(__always) var shard: Int { Int((raw >> Self.shardShift) & UInt32(Self.shardLimit - 1)) }
+    @inline(__always) var line: Int { Int(raw >> Self.lineShift) }
 
     /// This word with the phase moved to "ran" by `trigger` (busy cleared).
     @inline(__always) func ran(_ trigger: FinalizerTrigger) -> _StatusWord {

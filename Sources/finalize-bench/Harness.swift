@@ -1,0 +1,106 @@
+import _FinalizeBenchSupport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Monotonic nanoseconds.
+@inline(__always)
+func now() -> UInt64 {
+    var time = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &time)
+    return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+}
+
+/// Bytes handed out by the C heap right now (glibc `mallinfo2`).
+func heapInUse() -> Int {
+    Int(finalize_bench_heap_in_use())
+}
+
+/// Times `body` once; returns nanoseconds per operation.
+@inline(never)
+func measure(operations: Int, _ body: () -> Void) -> Double {
+    let start = now()
+    body()
+    return Double(now() - start) / Double(operations)
+}
+
+/// The counter every cleanup in the benchmarks bumps. Bumping a global
+/// captures nothing, so no cleanup allocates a closure context (the peers'
+/// cleanups are module-level functions or static lambdas for the same reason).
+let cleanupCount = Atomic<Int>(0)
+
+@inline(__always)
+func bump() {
+    cleanupCount.wrappingAdd(1, ordering: .relaxed)
+}
+
+/// Fails loudly if a workload did not run what it should have: a benchmark
+/// that silently measures nothing is worse than none.
+func expectCleanups(_ expected: Int, since start: Int, in workload: String) {
+    let ran = cleanupCount.load(ordering: .relaxed) - start
+    precondition(ran == expected, "\(workload): \(ran) cleanups ran, expected \(expected)")
+}
+
+/// Start flags shared by the threads of one `runThreads` call.
+private final class StartLine: Sendable {
+    let ready = Atomic<Int>(0)
+    let go = Atomic<Bool>(false)
+}
+
+private final class ThreadContext {
+    let start: StartLine
+    let index: Int
+    let body: @Sendable (Int) -> Void
+
+    init(start: StartLine, index: Int, body: @escaping @Sendable (Int) -> Void) {
+        self.start = start
+        self.index = index
+        self.body = body
+    }
+}
+
+/// Runs `body(index)` on `count` new threads released together; returns the
+/// wall time in nanoseconds from the release to the last thread's finish.
+func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> UInt64 {
+    let start = StartLine()
+    var threads: [pthread_t] = []
+    for index in 0..<count {
+        let context = Unmanaged.passRetained(ThreadContext(start: start, index: index, body: body)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { raw in
+            let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+            context.start.ready.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            while !context.start.go.load(ordering: .sequentiallyConsistent) {}
+            context.body(context.index)
+            return nil
+        }, context)
+        precondition(result == 0, "pthread_create failed: \(result)")
+        threads.append(thread)
+    }
+    while start.ready.load(ordering: .sequentiallyConsistent) < count {}
+    let began = now()
+    start.go.store(true, ordering: .sequentiallyConsistent)
+    for thread in threads { pthread_join(thread, nil) }
+    return now() - began
+}
+
+/// Median of a non-empty list.
+func medianOf(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    let middle = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}
+
+/// One workload's measurements, one value per run.
+struct Measurement {
+    let name: String
+    let unit: String
+    let runs: [Double]
+    let summary: String
+
+    var median: Double { medianOf(runs) }
+}

@@ -1,0 +1,172 @@
+import Finalize
+import Synchronization
+
+/// The floor: a hand-written class whose own `deinit` calls a stored
+/// closure. What any "run this when the object dies" costs at the least.
+final class FloorOwner {
+    let onDeinit: () -> Void
+    init(_ onDeinit: @escaping () -> Void) { self.onDeinit = onDeinit }
+    deinit { onDeinit() }
+}
+
+/// A host owner: one stored bag.
+final class HostOwner: FinalizerHost {
+    let finalizers = FinalizerBag()
+}
+
+/// A plain owner, watched.
+final class PlainOwner {}
+
+// Factories the optimizer cannot see through, so every owner really is
+// allocated on the heap (no stack promotion) in every workload alike.
+@inline(never) func makeFloorOwner() -> FloorOwner { FloorOwner { bump() } }
+@inline(never) func makeHostOwner() -> HostOwner { HostOwner() }
+@inline(never) func makePlainOwner() -> PlainOwner { PlainOwner() }
+
+/// The workloads, each a function of N returning ns per operation (or the
+/// figure named by its unit).
+enum Workloads {
+    static func floor(_ n: Int) -> Double {
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for _ in 0..<n { _ = makeFloorOwner() }
+        }
+        expectCleanups(n, since: start, in: "floor")
+        return time
+    }
+
+    static func hostRegisterRelease(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for _ in 0..<n {
+                let owner = makeHostOwner()
+                registry.finalize(owner) { bump() }
+            }
+        }
+        expectCleanups(n, since: start, in: "host_register_release")
+        return time
+    }
+
+    static func watchedRegisterReleaseSweep(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for _ in 0..<n {
+                let owner = makePlainOwner()
+                registry.finalize(owner) { bump() }
+            }
+            registry.sweep()
+        }
+        expectCleanups(n, since: start, in: "watched_register_release_sweep")
+        return time
+    }
+
+    /// Register then detach, owners alive (the peers' `detach()` /
+    /// `unregister`). Watched owners, like the peers'.
+    static func registerDetach(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let owners = (0..<n).map { _ in makePlainOwner() }
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for owner in owners {
+                let finalizer = registry.finalize(owner) { bump() }
+                _ = finalizer.detach()
+            }
+        }
+        expectCleanups(0, since: start, in: "register_detach")
+        precondition(registry.pendingCount == 0)
+        withExtendedLifetime(owners) {}
+        return time
+    }
+
+    static func hostRegisterDetach(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let owners = (0..<n).map { _ in makeHostOwner() }
+        let time = measure(operations: n) {
+            for owner in owners {
+                let finalizer = registry.finalize(owner) { bump() }
+                _ = finalizer.detach()
+            }
+        }
+        precondition(registry.pendingCount == 0)
+        withExtendedLifetime(owners) {}
+        return time
+    }
+
+    /// `runNow()` of N pending finalizers (the peers' call / `clean()`).
+    static func runNow(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let owners = (0..<n).map { _ in makePlainOwner() }
+        let finalizers = owners.map { owner in registry.finalize(owner) { bump() } }
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for finalizer in finalizers { _ = try? finalizer.runNow() }
+        }
+        expectCleanups(n, since: start, in: "run_now")
+        withExtendedLifetime(owners) {}
+        return time
+    }
+
+    static func shutdown(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let owners = (0..<n).map { _ in makeHostOwner() }
+        for owner in owners { registry.finalize(owner) { bump() } }
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) { registry.shutdown() }
+        expectCleanups(n, since: start, in: "shutdown")
+        withExtendedLifetime(owners) {}
+        return time
+    }
+
+    /// A sweep that finds nothing to run over N live watched entries; the
+    /// figure is milliseconds for the whole sweep.
+    static func sweepLive(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let owners = (0..<n).map { _ in makePlainOwner() }
+        for owner in owners { registry.finalize(owner) { bump() } }
+        let start = cleanupCount.load(ordering: .relaxed)
+        let began = now()
+        registry.sweep()
+        let milliseconds = Double(now() - began) / 1e6
+        expectCleanups(0, since: start, in: "sweep_live")
+        withExtendedLifetime(owners) {}
+        return milliseconds
+    }
+
+    /// Heap bytes per pending registration with the owners alive, beyond
+    /// the owners themselves (a host owner's bag is part of the owner).
+    static func memoryPerRegistration(_ n: Int, host: Bool) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        if host {
+            let owners = (0..<n).map { _ in makeHostOwner() }
+            let before = heapInUse()
+            for owner in owners { registry.finalize(owner) { bump() } }
+            let after = heapInUse()
+            withExtendedLifetime(owners) {}
+            return Double(after - before) / Double(n)
+        } else {
+            let owners = (0..<n).map { _ in makePlainOwner() }
+            let before = heapInUse()
+            for owner in owners { registry.finalize(owner) { bump() } }
+            let after = heapInUse()
+            withExtendedLifetime(owners) {}
+            return Double(after - before) / Double(n)
+        }
+    }
+
+    /// N host register + release on each of `threads` threads at once, on
+    /// one registry; ns per operation of wall time (total work / wall).
+    static func threadedHostRegisterRelease(_ n: Int, threads: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let start = cleanupCount.load(ordering: .relaxed)
+        let wall = runThreads(threads) { _ in
+            for _ in 0..<n {
+                let owner = makeHostOwner()
+                registry.finalize(owner) { bump() }
+            }
+        }
+        expectCleanups(n * threads, since: start, in: "threads\(threads)_host_register_release")
+        return Double(wall) / Double(n * threads)
+    }
+}
