@@ -27,7 +27,7 @@ extension Finalizer: _AnyFinalizer {
         do {
             try payload.run()
         } catch {
-            _registry._report(
+            _shard.core._report(
                 FinalizerFailure(error: error, trigger: trigger, fileID: _site.fileID, line: _site.line))
         }
         return true

@@ -33,8 +33,9 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     // `_Payload` and `_FinalizerLinks`). The registration line lives in the
     // status word.
 
-    /// The registry that reports this finalizer's failures and tracks it.
-    let _registry: _RegistryCore
+    /// The registry shard that tracks this finalizer (and, through its
+    /// core, reports its failures).
+    let _shard: _Shard
     /// The owner, by an unowned count held by this finalizer (host owners) or
     /// by the watched table entry (other owners). Looked at only while the
     /// finalizer is pending and `busy` is held.
@@ -52,10 +53,10 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     @exclusivity(unchecked) nonisolated(unsafe) var _next: _Link?
 
     init(
-        registry: _RegistryCore, owner: _UnownedOwner, fileID: _FileID,
+        shard: _Shard, owner: _UnownedOwner, fileID: _FileID,
         sequence: UInt64, status: _StatusWord, payload: _Payload?
     ) {
-        _registry = registry
+        _shard = shard
         _owner = owner
         _fileID = fileID
         _sequence = sequence
@@ -198,9 +199,9 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     @inline(__always)
     func _didLeavePending(_ word: _StatusWord) {
         if word.isWatched {
-            _registry.shardTable.withShard(word.shard) { $0.watchedLeftPending() }
+            _shard.watchedLeftPending()
         } else {
-            _registry.shardTable.withShard(word.shard) { $0.unlinkHost(_Link(self)) }
+            _shard.unlinkHost(_Link(self))
             _owner.release()
         }
     }

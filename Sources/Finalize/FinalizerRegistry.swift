@@ -38,6 +38,8 @@ import Darwin
 ///   the amortized sweep that registration does so the table stays bounded.
 public final class FinalizerRegistry: Sendable {
     let _core: _RegistryCore
+    /// Owns the shards; the core reaches them unretained (see `_RegistryCore`).
+    private let _shards: [_Shard]
     private let _sweeper: _SweeperHandle?
 
     /// The process-wide registry used by the free `finalize` functions.
@@ -70,8 +72,9 @@ public final class FinalizerRegistry: Sendable {
         sweepInterval: Duration? = .milliseconds(100),
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void = FinalizerRegistry.reportToStandardError
     ) {
-        let core = _RegistryCore(onFailure: onFailure)
+        let (core, shards) = _RegistryCore.make(onFailure: onFailure)
         _core = core
+        _shards = shards
         if let sweepInterval, sweepInterval > .zero {
             _sweeper = _SweeperHandle(core: core, interval: sweepInterval)
         } else {
@@ -141,7 +144,7 @@ public final class FinalizerRegistry: Sendable {
         _ cleanup: @escaping @Sendable () throws -> Void
     ) -> Finalizer<Void> {
         _core.register(
-            owner: owner, bag: (owner as? any FinalizerHost)?.finalizers, runsAtExit: runsAtExit,
+            owner: owner, bag: _HostTypeCache.bag(of: owner), runsAtExit: runsAtExit,
             payload: .plain(cleanup), site: _RegistrationSite(fileID: fileID, line: line))
     }
 
@@ -178,7 +181,7 @@ public final class FinalizerRegistry: Sendable {
         _ cleanup: @escaping @Sendable (Resource) throws -> Void
     ) -> Finalizer<Resource> {
         _core.register(
-            owner: owner, bag: (owner as? any FinalizerHost)?.finalizers, runsAtExit: runsAtExit,
+            owner: owner, bag: _HostTypeCache.bag(of: owner), runsAtExit: runsAtExit,
             payload: .holding(_ResourceBox(resource, cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
     }
 

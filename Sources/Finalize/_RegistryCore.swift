@@ -1,14 +1,22 @@
 import Synchronization
 
-/// The state of one registry that finalizers point to.
+/// The state of one registry.
 ///
-/// Pending finalizers keep their core alive (to report failures and update
-/// counts); the public ``FinalizerRegistry`` owns the sweeper and ends the
-/// core when it goes away, so no cycle outlives the registry.
+/// Ownership, chosen so that no reference count is shared between threads
+/// on the hot paths:
+/// - the public ``FinalizerRegistry`` owns the core and the shards;
+/// - each shard owns the core (`_Shard.core`), and each finalizer owns its
+///   shard, so a finalizer's retain and release touch the per-processor
+///   shard, never an object every thread touches;
+/// - the core reaches its shards through `shardTable`, unretained: it only
+///   does so while the public registry is alive (registration, sweeps,
+///   shutdown, diagnostics; the sweeper thread is joined before the
+///   registry lets its shards go).
+/// When the registry ends it empties the watched tables (the only place
+/// where finalizers and shards form a cycle); host finalizers still pending
+/// keep their shard, and so the core, until their owners die.
 final class _RegistryCore: Sendable {
-    let shards: [_Shard]
-    /// The same shards, unretained, for the hot paths (no reference
-    /// counting; `shards` keeps them alive).
+    /// The shards, unretained (the public registry owns them).
     let shardTable: _ShardTable
     let shardMask: Int
     /// The last registration's sequence number (newest-first order).
@@ -20,15 +28,27 @@ final class _RegistryCore: Sendable {
         shardTable.deallocate()
     }
 
-    init(onFailure: @escaping @Sendable (FinalizerFailure) -> Void) {
+    /// Creates a core and its shards; the caller keeps the shards alive.
+    static func make(onFailure: @escaping @Sendable (FinalizerFailure) -> Void) -> (_RegistryCore, [_Shard]) {
         // Twice the processors, rounded up to a power of two: a thread's
         // shard is picked by the processor it runs on.
         var count = 2
         while count < 2 * _processorCount() && count < _StatusWord.shardLimit { count <<= 1 }
-        shards = (0..<count).map { _ in _Shard() }
-        shardTable = _ShardTable(shards)
-        shardMask = count - 1
+        let core = _RegistryCore(shardCount: count, onFailure: onFailure)
+        let shards = (0..<count).map { _Shard(core: core, index: $0) }
+        for (index, shard) in shards.enumerated() { core.shardTable.set(index, shard) }
+        return (core, shards)
+    }
+
+    private init(shardCount: Int, onFailure: @escaping @Sendable (FinalizerFailure) -> Void) {
+        shardTable = _ShardTable(count: shardCount)
+        shardMask = shardCount - 1
         self.onFailure = onFailure
+    }
+
+    /// The shards (valid while the public registry is alive).
+    var shards: [_Shard] {
+        (0..<shardTable.count).map { index in shardTable.withShard(index) { $0 } }
     }
 
     // MARK: - Registration
@@ -44,23 +64,24 @@ final class _RegistryCore: Sendable {
         }
         let shardIndex = _currentProcessor() & shardMask
         let number = sequence.wrappingAdd(1, ordering: .relaxed).newValue
-        let finalizer = Finalizer<Resource>(
-            registry: self,
-            owner: watched ? _UnownedOwner(uncounted: owner) : _UnownedOwner(counting: owner),
-            fileID: site.file, sequence: number,
-            status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
-            payload: payload)
-        if let bag {
-            let link = _Link(finalizer)
-            shardTable.withShard(shardIndex) { $0.linkHost(link) }
-            bag._append(finalizer)
-        } else {
-            let entry = _WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer)
-            let due = shardTable.withShard(shardIndex) { $0.appendWatched(entry) }
-            if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
-            if !due.isEmpty { _ = runDue(due) }
+        return shardTable.withShard(shardIndex) { shard in
+            let finalizer = Finalizer<Resource>(
+                shard: shard,
+                owner: watched ? _UnownedOwner(uncounted: owner) : _UnownedOwner(counting: owner),
+                fileID: site.file, sequence: number,
+                status: _StatusWord(
+                    runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
+                payload: payload)
+            if let bag {
+                shard.linkHost(_Link(finalizer))
+                bag._append(finalizer)
+            } else {
+                let due = shard.appendWatched(_WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer))
+                if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
+                if !due.isEmpty { _ = runDue(due) }
+            }
+            return finalizer
         }
-        return finalizer
     }
 
     /// Misuse, handled: the owner is already in its deinit. Run the cleanup
@@ -70,7 +91,8 @@ final class _RegistryCore: Sendable {
         owner: AnyObject, runsAtExit: Bool, payload: _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         let finalizer = Finalizer<Resource>(
-            registry: self, owner: _UnownedOwner(uncounted: owner), fileID: site.file, sequence: 0,
+            shard: shardTable.withShard(0) { $0 }, owner: _UnownedOwner(uncounted: owner),
+            fileID: site.file, sequence: 0,
             status: _StatusWord(runsAtExit: runsAtExit, watched: true, shard: 0, line: site.lineNumber)
                 .ran(.ownerDeinit),
             payload: nil)
@@ -166,17 +188,21 @@ final class _RegistryCore: Sendable {
     }
 }
 
-/// A fixed table of unretained shard references, so the registration and
-/// release paths reach their shard without reference counting. The
-/// registry core's `shards` array owns the shards for the table's lifetime.
+/// A fixed table of unretained shard references, so registration reaches
+/// its shard without reference counting. The public registry owns the
+/// shards for as long as the table is used.
 struct _ShardTable: @unchecked Sendable {
     private let base: UnsafeMutablePointer<Unmanaged<_Shard>>
     let count: Int
 
-    init(_ shards: [_Shard]) {
-        count = shards.count
-        base = .allocate(capacity: shards.count)
-        base.initialize(from: shards.map { Unmanaged.passUnretained($0) }, count: shards.count)
+    init(count: Int) {
+        self.count = count
+        base = .allocate(capacity: count)
+    }
+
+    /// Fills slot `index`, once, before the core is shared.
+    func set(_ index: Int, _ shard: _Shard) {
+        (base + index).initialize(to: Unmanaged.passUnretained(shard))
     }
 
     @inline(__always)
@@ -184,7 +210,7 @@ struct _ShardTable: @unchecked Sendable {
         base[index]._withUnsafeGuaranteedRef(body)
     }
 
-    /// Frees the table (the shards themselves belong to the core).
+    /// Frees the table (the shards themselves belong to the registry).
     func deallocate() {
         base.deallocate()
     }

@@ -24,11 +24,11 @@ struct _WatchedEntry: Sendable {
 ///   amortized compactions that keep the array within about twice its live
 ///   entries.
 final class _Shard: Sendable {
-    struct State {
+    struct State: ~Copyable {
         var hostHead: _Link?
         var hostTail: _Link?
         var hostCount = 0
-        var watched: [_WatchedEntry] = []
+        var watched = _WatchedTable()
         var sweepWatchedAt = _Shard.minimumCompaction
     }
 
@@ -36,6 +36,10 @@ final class _Shard: Sendable {
     /// Dead watched entries tolerated before a run or detach compacts.
     static let releaseCompactionSlack = 1024
 
+    /// The registry core; shards own it, so that finalizers (which own
+    /// their shard) keep it alive without touching a shared reference count.
+    let core: _RegistryCore
+    let index: Int
     let state = Mutex(State())
     /// Pending watched finalizers in this shard (decremented by whoever
     /// claims one).
@@ -44,7 +48,15 @@ final class _Shard: Sendable {
     /// idle check).
     let watchedEntries = Atomic<Int>(0)
 
-    init() {}
+    /// Keeps neighbouring shards (allocated one after another) off each
+    /// other's cache lines: two processors working on two shards must not
+    /// share a line.
+    private let _padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+
+    init(core: _RegistryCore, index: Int) {
+        self.core = core
+        self.index = index
+    }
 
     // MARK: - Hosts
 
@@ -151,9 +163,13 @@ final class _Shard: Sendable {
                 }
                 node = _FinalizerLinks.next(of: current)
             }
-            for entry in state.watched where entry.finalizer._sequence > horizon {
+            state.watched.forEach { entry in
                 let finalizer = entry.finalizer
-                if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow { result.append(finalizer) }
+                if finalizer._sequence > horizon,
+                    exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow
+                {
+                    result.append(finalizer)
+                }
             }
             return result
         }
@@ -164,8 +180,7 @@ final class _Shard: Sendable {
     /// linked: they unlink themselves when their bags run them.
     func removeAllWatched() -> [_WatchedEntry] {
         state.withLock { state in
-            let entries = state.watched
-            state.watched = []
+            let entries = state.watched.removeAll()
             watchedEntries.store(0, ordering: .sequentiallyConsistent)
             return entries
         }
@@ -176,25 +191,15 @@ final class _Shard: Sendable {
     private func collect(
         _ state: inout State, into due: inout [_WatchedEntry], dueOwners: Bool, dropDetached: Bool
     ) {
-        var kept = 0
-        let count = state.watched.count
-        state.watched.withUnsafeMutableBufferPointer { entries in
-            for index in 0..<count {
-                let entry = entries[index]
-                if dueOwners && entry.owner.isDeallocating {
-                    // The claim must come before the unowned count goes:
-                    // `runDue` releases it after firing the finalizer.
-                    due.append(entry)
-                } else if dropDetached && !entry.finalizer._isPendingNow {
-                    entry.owner.release()
-                } else {
-                    // Stable compaction keeps registration order.
-                    if kept != index { entries.swapAt(kept, index) }
-                    kept += 1
-                }
+        state.watched.remove(into: &due) { entry in
+            if dueOwners && entry.owner.isDeallocating {
+                // The claim must come before the unowned count goes:
+                // `runDue` releases it after firing the finalizer.
+                return .due
             }
+            if dropDetached && !entry.finalizer._isPendingNow { return .drop }
+            return .keep
         }
-        state.watched.removeLast(count - kept)
         if dropDetached {
             state.sweepWatchedAt = max(Self.minimumCompaction, 2 * state.watched.count)
         }
