@@ -1,4 +1,80 @@
-/// Workloads of the scoped side (CleanupStack); filled in with issue 3.
+import Finalize
+
+/// A cleanup the optimizer cannot inline or elide, shared by the plain
+/// `defer` and the stack, so both pay for the same call.
+@inline(never)
+func makeOpaqueCleanup() -> () -> Void {
+    { bump() }
+}
+
+/// The work inside each scope: nothing, but opaque, so the scope is not
+/// empty (a `defer` at the very end of a scope is just a call). Both sides
+/// of the comparison do it once per entry.
+@inline(never)
+func scopeWork(_ index: Int) {}
+
+/// Workloads of the scoped side: what a `CleanupStack` entry costs against
+/// a hand-written `defer` running the same closure.
 enum ScopedWorkloads {
-    static var all: [Workload] { [] }
+    static var all: [Workload] {
+        [
+            Workload(name: "scoped_plain_defer", unit: "ns/op", target: "reference: defer { body() }") {
+                plainDefer($0)
+            },
+            Workload(name: "scoped_stack_defer_close", unit: "ns/op", target: "<= 3x scoped_plain_defer") {
+                stackDeferClose($0)
+            },
+            Workload(name: "scoped_with_stack_one_entry", unit: "ns/op", target: "") {
+                withStackOneEntry($0)
+            },
+        ]
+    }
+
+    /// N scopes, each with one `defer` calling the closure.
+    static func plainDefer(_ n: Int) -> Double {
+        let body = makeOpaqueCleanup()
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for index in 0..<n {
+                defer { body() }
+                scopeWork(index)
+            }
+        }
+        expectCleanups(n, since: start, in: "scoped_plain_defer")
+        return time
+    }
+
+    /// N entries deferred on one stack, then one `close()`: the cost per
+    /// entry of `defer` plus its share of `close`.
+    static func stackDeferClose(_ n: Int) -> Double {
+        let body = makeOpaqueCleanup()
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            let stack = CleanupStack()
+            for index in 0..<n {
+                stack.defer(body)
+                scopeWork(index)
+            }
+            try? stack.close()
+        }
+        expectCleanups(n, since: start, in: "scoped_stack_defer_close")
+        return time
+    }
+
+    /// N scopes of `withCleanupStack` with one entry each: what a small
+    /// scope costs in all (the stack itself included).
+    static func withStackOneEntry(_ n: Int) -> Double {
+        let body = makeOpaqueCleanup()
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for index in 0..<n {
+                try? withCleanupStack { stack in
+                    stack.defer(body)
+                    scopeWork(index)
+                }
+            }
+        }
+        expectCleanups(n, since: start, in: "scoped_with_stack_one_entry")
+        return time
+    }
 }

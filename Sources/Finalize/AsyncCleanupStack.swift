@@ -1,0 +1,286 @@
+/// A stack of synchronous and asynchronous cleanups for one scope in one
+/// task, awaited one at a time, newest first: Python's `AsyncExitStack`,
+/// JavaScript's `AsyncDisposableStack`.
+///
+/// Lifetime: a stack belongs to one scope of one task. Unwind it with
+/// ``close()`` or let `withAsyncCleanupStack` do it. A stack
+/// deinitialized with entries still on it cannot await there: it runs its
+/// newest synchronous entries at once and the rest (from the newest `async`
+/// entry down, in order) in a new task, and reports every failure through
+/// ``FinalizerRegistry/shared``'s failure handler. That fallback is late, runs
+/// off your actor, and races with whatever the cleanups touch: always close
+/// the stack.
+///
+/// Threading: not `Sendable`; use it from one task (one isolation domain).
+/// ``close()``, ``enter(isolation:fileID:line:_:release:)`` and
+/// `withAsyncCleanupStack` run on the caller's actor; each
+/// cleanup runs in its own isolation (an `@MainActor` cleanup hops to the
+/// main actor). Entries are awaited one at a time, never concurrently.
+///
+/// Cancellation: unwinding does not check for it. A cancelled task still runs
+/// every entry; a cleanup that throws `CancellationError` (because it awaited
+/// something cancellable) is recorded like any other error, and the
+/// remaining entries still run.
+///
+/// ```swift
+/// try await withAsyncCleanupStack { stack in
+///     let conn = try await stack.enter { try await pool.connect() } release: { await $0.close() }
+///     stack.defer { metrics.count("done") }             // sync and async entries mix freely
+///     stack.push { error in await conn.rollbackIfNeeded(error); return false }
+///     try await conn.run(query)
+/// }
+/// ```
+///
+/// Members and error rules are those of ``CleanupStack``: newest first,
+/// entries added while unwinding run next, iterative unwinding, every entry
+/// runs, `push` callbacks see and may suppress the current error, one error
+/// is rethrown unchanged and several become ``CleanupErrors``.
+public final class AsyncCleanupStack {
+    enum _Entry {
+        case sync(_CleanupEntry)
+        case deferred(() async throws -> Void, _RegistrationSite)
+        case exit(((any Error)?) async throws -> Bool, _RegistrationSite)
+    }
+
+    // Exclusivity unchecked at run time, as in CleanupStack: each access is
+    // one append, pop, hand-over or flag write that never calls out meanwhile.
+
+    /// Oldest first; unwinding pops from the end.
+    @exclusivity(unchecked) var _entries = _CleanupEntries<_Entry>()
+    /// True while the stack unwinds; a nested `close()` does nothing.
+    @exclusivity(unchecked) var _isUnwinding = false
+    /// Where a stack deinitialized with entries reports failures; nil means
+    /// the shared registry's handler. Tests set it to observe the reports.
+    var _reportFailure: (@Sendable (FinalizerFailure) -> Void)?
+
+    /// Creates an empty stack.
+    ///
+    /// Lifetime: unwind it with ``close()`` when the scope ends, or use
+    /// `withAsyncCleanupStack`.
+    public init() {}
+
+    deinit {
+        guard !_entries.isEmpty else { return }
+        // Run the newest synchronous entries here, as CleanupStack would.
+        var unwinder = _CleanupUnwinder(bodyError: nil)
+        while case .sync? = _entries.last, case .sync(let entry)? = _entries.popLast() {
+            unwinder.run(entry)
+        }
+        unwinder.report(to: _reportFailure)
+        guard !_entries.isEmpty else { return }
+        // The rest needs awaiting, which a deinit cannot do. Nothing else
+        // can reach these closures any more, so hand them to a task.
+        let rest = _AbandonedAsyncEntries(entries: _entries.takeAll(), reportFailure: _reportFailure)
+        Task { await rest.run() }
+    }
+
+    /// The number of entries waiting to run.
+    public var count: Int {
+        _entries.count
+    }
+
+    /// Adds a synchronous cleanup that runs when the stack unwinds.
+    ///
+    /// Runs once, newest entry first, in order with the async entries. If it
+    /// throws, its error is kept and the next entry still runs. It cannot
+    /// suppress errors; use `push` for that.
+    ///
+    /// - Parameter body: the cleanup.
+    public func `defer`(
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ body: @escaping () throws -> Void
+    ) {
+        _entries.append(.sync(.deferred(body, _RegistrationSite(fileID: fileID, line: line))))
+    }
+
+    /// Adds an asynchronous cleanup that runs when the stack unwinds:
+    /// Python's `AsyncExitStack.push_async_callback`.
+    ///
+    /// Awaited once, newest entry first, before the next entry starts. If it
+    /// throws (`CancellationError` included), its error is kept and the next
+    /// entry still runs. It cannot suppress errors.
+    ///
+    /// ```swift
+    /// stack.defer { await connection.close() }
+    /// ```
+    ///
+    /// - Parameter body: the cleanup.
+    public func `defer`(
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ body: @escaping () async throws -> Void
+    ) {
+        _entries.append(.deferred(body, _RegistrationSite(fileID: fileID, line: line)))
+    }
+
+    /// Adds a synchronous exit callback that sees the current error and may
+    /// suppress it by returning `true`, as ``CleanupStack/push(fileID:line:_:)``.
+    ///
+    /// - Parameter exit: the callback; returns whether to suppress.
+    public func push(
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ exit: @escaping ((any Error)?) throws -> Bool
+    ) {
+        _entries.append(.sync(.exit(exit, _RegistrationSite(fileID: fileID, line: line))))
+    }
+
+    /// Adds an asynchronous exit callback that sees the current error and may
+    /// suppress it by returning `true`: Python's `AsyncExitStack.push_async_exit`.
+    ///
+    /// It receives the scope body's error, or the latest error an entry
+    /// unwound before it threw, or nil if there is none or it was
+    /// suppressed. Returning `true` drops every error pending at that moment.
+    ///
+    /// ```swift
+    /// stack.push { error in
+    ///     if error != nil { await transaction.rollback() }
+    ///     return false
+    /// }
+    /// ```
+    ///
+    /// - Parameter exit: the callback; returns whether to suppress.
+    public func push(
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ exit: @escaping ((any Error)?) async throws -> Bool
+    ) {
+        _entries.append(.exit(exit, _RegistrationSite(fileID: fileID, line: line)))
+    }
+
+    /// Acquires a resource and, only if that succeeds, adds its release:
+    /// Python's `AsyncExitStack.enter_async_context`.
+    ///
+    /// `acquire` runs now, on the caller's actor; if it throws, nothing is
+    /// added. Otherwise `release` is awaited with the resource when the stack
+    /// unwinds (it cannot suppress errors). Synchronous closures are fine for
+    /// either.
+    ///
+    /// ```swift
+    /// let socket = try await stack.enter { try await Socket.connect(to: host) } release: { await $0.close() }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - isolation: the caller's actor, passed implicitly.
+    ///   - acquire: creates the resource.
+    ///   - release: releases it at unwind.
+    /// - Returns: the resource.
+    @discardableResult
+    public func enter<R>(
+        isolation: isolated (any Actor)? = #isolation,
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ acquire: () async throws -> R,
+        release: @escaping (R) async throws -> Void
+    ) async rethrows -> R {
+        let resource = try await acquire()
+        _entries.append(.deferred({ try await release(resource) }, _RegistrationSite(fileID: fileID, line: line)))
+        return resource
+    }
+
+    /// Ties a finalizer to this scope: its cleanup runs exactly once, at the
+    /// end of the scope or at its owner's death, whichever comes first, as
+    /// ``CleanupStack/adopt(fileID:line:_:)``.
+    ///
+    /// At unwind it runs synchronously if still pending, state
+    /// `.ran(.scopeEnd)`; one that already ran or was detached is skipped.
+    ///
+    /// - Parameter finalizer: the finalizer to run at scope end.
+    /// - Returns: the same finalizer.
+    @discardableResult
+    public func adopt<R>(
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ finalizer: Finalizer<R>
+    ) -> Finalizer<R> {
+        _entries.append(
+            .sync(.deferred({ _ = try finalizer._run(trigger: .scopeEnd) }, _RegistrationSite(fileID: fileID, line: line))))
+        return finalizer
+    }
+
+    /// Moves every entry to a new stack without running any; this one is left
+    /// empty and usable. See ``CleanupStack/move()``.
+    ///
+    /// - Returns: a new stack holding the entries, in the same order.
+    public func move() -> AsyncCleanupStack {
+        let moved = AsyncCleanupStack()
+        moved._entries = _entries.takeAll()
+        return moved
+    }
+
+    /// Unwinds the stack now: awaits every entry, one at a time, newest
+    /// first, then throws what is left of the errors.
+    ///
+    /// Runs on the caller's actor. Every entry runs, even if some throw and
+    /// even if the task is cancelled. Afterwards the stack is empty and may
+    /// be used again; closing an empty stack, or calling `close()` from a
+    /// cleanup of the stack being unwound, does nothing.
+    ///
+    /// - Parameter isolation: the caller's actor, passed implicitly.
+    /// - Throws: nothing if no error is pending after unwinding; the one
+    ///   pending error unchanged; or ``CleanupErrors`` with all of them in the
+    ///   order they happened.
+    public func close(isolation: isolated (any Actor)? = #isolation) async throws {
+        var unwinder = _CleanupUnwinder(bodyError: nil)
+        await _unwind(&unwinder)
+        try unwinder.finish()
+    }
+
+    /// Awaits every entry, newest first, including those added meanwhile.
+    func _unwind(isolation: isolated (any Actor)? = #isolation, _ unwinder: inout _CleanupUnwinder) async {
+        guard !_isUnwinding else { return }
+        _isUnwinding = true
+        defer { _isUnwinding = false }
+        while let entry = _entries.popLast() {
+            await Self._run(entry, &unwinder)
+        }
+        _entries.shrinkIfEmpty()
+    }
+
+    /// Runs one entry and records its outcome.
+    static func _run(
+        isolation: isolated (any Actor)? = #isolation, _ entry: _Entry, _ unwinder: inout _CleanupUnwinder
+    ) async {
+        switch entry {
+        case .sync(let entry):
+            unwinder.run(entry)
+        case .deferred(let body, let site):
+            do {
+                try await body()
+            } catch {
+                unwinder.record(error, site: site)
+            }
+        case .exit(let exit, let site):
+            do {
+                if try await exit(unwinder.currentError) { unwinder.suppress() }
+            } catch {
+                unwinder.record(error, site: site)
+            }
+        }
+    }
+}
+
+/// An async cleanup stack belongs to one task; it is deliberately not
+/// `Sendable`.
+@available(*, unavailable)
+extension AsyncCleanupStack: Sendable {}
+
+/// The entries of an ``AsyncCleanupStack`` deinitialized while async entries
+/// were left, handed to a task to unwind.
+///
+/// `@unchecked Sendable`: the dying stack gives up its only reference to the
+/// entries, so the task is their sole owner. What the closures themselves
+/// capture is the caller's responsibility, which is why the documentation
+/// says to close the stack instead.
+final class _AbandonedAsyncEntries: @unchecked Sendable {
+    var entries: _CleanupEntries<AsyncCleanupStack._Entry>
+    let reportFailure: (@Sendable (FinalizerFailure) -> Void)?
+
+    init(entries: consuming _CleanupEntries<AsyncCleanupStack._Entry>, reportFailure: (@Sendable (FinalizerFailure) -> Void)?) {
+        self.entries = entries
+        self.reportFailure = reportFailure
+    }
+
+    func run() async {
+        var unwinder = _CleanupUnwinder(bodyError: nil)
+        while let entry = entries.popLast() {
+            await AsyncCleanupStack._run(isolation: nil, entry, &unwinder)
+        }
+        unwinder.report(to: reportFailure)
+    }
+}

@@ -1,0 +1,158 @@
+// Semantics 7 at a real process exit (issue 2): the shared registry installs
+// an exit hook on first use, so returning from `main` or calling `exit()`
+// runs `shared.shutdown()`, and the exit status is unchanged.
+//
+// These tests run Sources/finalize-fixture (a dependency of this test
+// target, built next to the test binary) as a child process and check its
+// output and status. Only the child touches `FinalizerRegistry.shared`.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Testing
+
+@Suite("Process exit")
+struct ProcessExitTests {
+    /// CPython's `FinalizeTestCase.test_atexit`: at exit, newest first, f4;
+    /// then f3, which registers g1 (run next) and fails (reported on
+    /// stderr); then g1; f2 has `runsAtExit = false`; then f1. Status 0.
+    @Test func test_atexit() throws {
+        let child = try runFixture("atexit")
+        #expect(child.exitStatus == 0)
+        #expect(child.stdoutLines == ["f4 foobar", "f3 error", "g1", "f1 foobar"])
+        #expect(child.stderr.contains("ZeroDivisionError"))
+        // The default failure handler names the registration site and trigger.
+        #expect(child.stderr.contains("finalize_fixture/main.swift"))
+        #expect(child.stderr.contains("shutdown"))
+    }
+
+    /// `exit(3)` runs the pending finalizers of host and watched owners,
+    /// newest first, and the status stays 3.
+    @Test func exitKeepsItsStatus() throws {
+        let child = try runFixture("exit")
+        #expect(child.exitStatus == 3)
+        #expect(child.stdoutLines == ["calling exit(3)", "watched cleanup ran at exit", "host cleanup ran at exit"])
+        #expect(child.stderr.isEmpty)
+    }
+
+    /// Only still-pending finalizers run at exit: one already run, one
+    /// detached and one whose owner already died do not run (again).
+    @Test func onlyPendingFinalizersRunAtExit() throws {
+        let child = try runFixture("once")
+        #expect(child.exitStatus == 0)
+        #expect(child.stdoutLines == ["ran early", "host released", "main returns", "pending ran at exit"])
+        #expect(child.stderr.isEmpty)
+    }
+}
+
+// MARK: - Running the fixture
+
+struct ChildResult {
+    /// The exit status, or nil if the child was killed by a signal.
+    var exitStatus: Int32?
+    var terminatingSignal: Int32?
+    var stdout: String
+    var stderr: String
+
+    var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The fixture binary: built into the same products directory as the test
+/// binary (the test target depends on it). Looks next to the running test
+/// binary and a few directories up.
+func fixturePath() throws -> String {
+    var starts: [String] = []
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    if length > 0 {
+        starts.append(String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+    }
+    if let first = CommandLine.arguments.first { starts.append(first) }
+    var tried: [String] = []
+    for start in starts {
+        var directory = start
+        for _ in 0..<4 {
+            guard let slash = directory.lastIndex(of: "/") else { break }
+            directory = String(directory[..<slash])
+            let candidate = directory + "/finalize-fixture"
+            tried.append(candidate)
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+    }
+    throw FixtureError(description: "finalize-fixture not found; looked at: \(tried.joined(separator: ", "))")
+}
+
+/// Runs the fixture with `mode`, capturing stdout and stderr in temporary
+/// files, and waits for it.
+func runFixture(_ mode: String) throws -> ChildResult {
+    let path = try fixturePath()
+    let out = try TemporaryFile(), err = try TemporaryFile()
+
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, out.descriptor, 1)
+    posix_spawn_file_actions_adddup2(&actions, err.descriptor, 2)
+
+    let arguments = [path, mode].map { $0.withCString { strdup($0) } }
+    defer { arguments.forEach { free($0) } }
+    var argv: [UnsafeMutablePointer<CChar>?] = arguments + [nil]
+
+    var pid = pid_t()
+    let spawned = posix_spawn(&pid, path, &actions, nil, &argv, environ)
+    guard spawned == 0 else {
+        throw FixtureError(description: "posix_spawn \(path) failed: \(String(cString: strerror(spawned)))")
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 {
+        guard errno == EINTR else { throw FixtureError(description: "waitpid failed: \(errno)") }
+    }
+    let signal = status & 0x7f
+    return ChildResult(
+        exitStatus: signal == 0 ? (status >> 8) & 0xff : nil,
+        terminatingSignal: signal == 0 ? nil : signal,
+        stdout: try out.contents(), stderr: try err.contents())
+}
+
+/// A temporary file, closed on exec and removed when done.
+final class TemporaryFile {
+    let descriptor: Int32
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/finalize-fixture-XXXXXX".utf8CString)
+        descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { throw FixtureError(description: "mkstemp failed: \(errno)") }
+        // Not inherited by other children spawned meanwhile; dup2 in our
+        // child clears the flag on its stdout and stderr.
+        _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC)
+        path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    deinit {
+        close(descriptor)
+        unlink(path)
+    }
+
+    func contents() throws -> String {
+        guard lseek(descriptor, 0, SEEK_SET) == 0 else { throw FixtureError(description: "lseek failed: \(errno)") }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw FixtureError(description: "read failed: \(errno)") }
+            if count == 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
