@@ -52,7 +52,7 @@ public final class CleanupStack {
     // no cleanup can overlap one.
 
     /// Oldest first; unwinding pops from the end.
-    @exclusivity(unchecked) var _entries = _CleanupEntries<_CleanupEntry>()
+    @usableFromInline @exclusivity(unchecked) var _entries = _CleanupEntries<_CleanupEntry>()
     /// True while ``close()`` (or a scope) unwinds, so a cleanup that calls
     /// `close()` on its own stack does not start a nested unwinding.
     @exclusivity(unchecked) var _isUnwinding = false
@@ -94,6 +94,7 @@ public final class CleanupStack {
     /// ```
     ///
     /// - Parameter body: the cleanup.
+    @inlinable
     public func `defer`(
         fileID: StaticString = #fileID, line: Int = #line,
         _ body: @escaping () throws -> Void

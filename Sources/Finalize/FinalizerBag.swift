@@ -34,12 +34,16 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     /// compare-and-exchange and no lock.
     let _firstState = Atomic<Int>(0)
     /// Written once, by the thread that moved `_firstState` from 0 to 1;
-    /// afterwards replaced only under `_lock` (when its finalizer is dead).
+    /// afterwards replaced only under `_restLock` (when its finalizer is dead).
     @exclusivity(unchecked) nonisolated(unsafe) var _first: (any _AnyFinalizer)?
-    /// Further finalizers; guarded by `_lock`.
+    /// Further finalizers; guarded by `_restLock`.
     @exclusivity(unchecked) nonisolated(unsafe) var _rest: [any _AnyFinalizer] = []
     @exclusivity(unchecked) nonisolated(unsafe) var _compactAt = 16
-    let _lock = Mutex(())
+    /// A one-byte spin lock for the slow path (a second finalizer on one
+    /// owner, registered from two threads at the same instant, is the only
+    /// contention it can see); held for an append or a compaction, never
+    /// while a cleanup runs.
+    let _restLock = Atomic<Bool>(false)
 
     /// Creates an empty bag for one owner.
     public init() {}
@@ -49,7 +53,7 @@ public final class FinalizerBag: FinalizerHost, Sendable {
 
     /// The number of finalizers in the bag that are still pending.
     public var pendingCount: Int {
-        _lock.withLock { _ in
+        _withRestLock {
             var count = _rest.reduce(0) { $0 + ($1._isPendingNow ? 1 : 0) }
             if _waitForFirst(), _first?._isPendingNow == true { count += 1 }
             return count
@@ -71,7 +75,7 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     /// so an owner that registers and detaches in a loop keeps a bounded bag.
     @inline(never)
     func _appendSlow(_ finalizer: any _AnyFinalizer) {
-        _lock.withLock { _ in
+        _withRestLock {
             if _waitForFirst(), let first = _first, !first._isPendingNow {
                 _first = finalizer
                 return
@@ -84,7 +88,16 @@ public final class FinalizerBag: FinalizerHost, Sendable {
         }
     }
 
-    /// Under `_lock`: waits out a concurrent fast-path fill of the inline
+    private func _withRestLock<Result>(_ body: () -> Result) -> Result {
+        var spins = 0
+        while !_restLock.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            _backOff(&spins)
+        }
+        defer { _restLock.store(false, ordering: .releasing) }
+        return body()
+    }
+
+    /// Under `_restLock`: waits out a concurrent fast-path fill of the inline
     /// slot; true if the slot holds a finalizer.
     private func _waitForFirst() -> Bool {
         var spins = 0

@@ -249,7 +249,10 @@ private final class _SweeperHandle: Sendable {
         }
     }
 
+    /// At process exit: stop, and detach the thread rather than wait (it
+    /// may be running a cleanup; the process is ending either way).
     func stopWithoutWaiting() {
         core.signal.stop()
+        if let thread { pthread_detach(thread) }
     }
 }

@@ -5,15 +5,17 @@
 /// path: a stack is never shared, so the copy-on-write uniqueness checks an
 /// array makes on every append and every pop buy nothing here. Non-copyable,
 /// so the buffer has exactly one owner and is freed exactly once.
+@usableFromInline
 struct _CleanupEntries<Entry>: ~Copyable {
-    private var base: UnsafeMutablePointer<Entry>?
-    private(set) var count: Int
-    private var capacity: Int
+    @usableFromInline var base: UnsafeMutablePointer<Entry>?
+    @usableFromInline var count: Int
+    @usableFromInline var capacity: Int
 
     /// Capacity kept for reuse after the stack unwinds; larger buffers are
     /// freed so a stack that once held many entries does not keep them.
     private static var retainedCapacity: Int { 64 }
 
+    @inlinable
     init() {
         base = nil
         count = 0
@@ -26,6 +28,7 @@ struct _CleanupEntries<Entry>: ~Copyable {
         self.capacity = capacity
     }
 
+    @inlinable
     deinit {
         if let base {
             base.deinitialize(count: count)
@@ -43,7 +46,7 @@ struct _CleanupEntries<Entry>: ~Copyable {
         return base[count - 1]
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     mutating func append(_ entry: consuming Entry) {
         if count == capacity { grow() }
         (base.unsafelyUnwrapped + count).initialize(to: entry)
@@ -75,8 +78,8 @@ struct _CleanupEntries<Entry>: ~Copyable {
         capacity = 0
     }
 
-    @inline(never)
-    private mutating func grow() {
+    @usableFromInline @inline(never)
+    mutating func grow() {
         let newCapacity = Swift.max(8, capacity * 2)
         let newBase = UnsafeMutablePointer<Entry>.allocate(capacity: newCapacity)
         if let base {

@@ -1,5 +1,6 @@
 /// One synchronous entry of a cleanup stack: what to run, and where it was
 /// pushed (for the failure report of a stack that is never closed).
+@usableFromInline
 enum _CleanupEntry {
     /// `defer`, `enter`'s release, `adopt`: runs; cannot suppress.
     case deferred(() throws -> Void, _RegistrationSite)

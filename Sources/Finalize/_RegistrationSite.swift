@@ -2,9 +2,11 @@
 ///
 /// `#fileID` literals are static, NUL-terminated strings, so only their
 /// address is kept; the `String` is built when a diagnostic needs it.
+@usableFromInline
 struct _FileID: @unchecked Sendable {
-    let start: UnsafePointer<UInt8>?
+    @usableFromInline let start: UnsafePointer<UInt8>?
 
+    @inlinable @inline(__always)
     init(_ fileID: StaticString) {
         // A one-scalar literal has no pointer representation; such a "file"
         // is not a #fileID, so it is reported as unknown rather than trapping.
@@ -18,10 +20,12 @@ struct _FileID: @unchecked Sendable {
 }
 
 /// Where something was registered, in 12 bytes.
+@usableFromInline
 struct _RegistrationSite: Sendable {
-    let file: _FileID
-    let line: UInt32
+    @usableFromInline let file: _FileID
+    @usableFromInline let line: UInt32
 
+    @inlinable @inline(__always)
     init(fileID: StaticString, line: Int) {
         file = _FileID(fileID)
         self.line = UInt32(clamping: max(line, 0))

@@ -40,7 +40,9 @@ final class _Shard: Sendable {
     /// their shard) keep it alive without touching a shared reference count.
     let core: _RegistryCore
     let index: Int
-    let state = Mutex(State())
+    /// Guards `_state`.
+    private let mutex = _PThreadMutex()
+    @exclusivity(unchecked) private nonisolated(unsafe) var _state = State()
     /// Pending watched finalizers in this shard (decremented by whoever
     /// claims one).
     let liveWatched = Atomic<Int>(0)
@@ -58,11 +60,23 @@ final class _Shard: Sendable {
         self.index = index
     }
 
+    deinit {
+        mutex.destroy()
+    }
+
+    /// Runs `body` with the shard's state, under its lock.
+    @inline(__always)
+    private func withState<Result>(_ body: (inout State) -> Result) -> Result {
+        mutex.lock()
+        defer { mutex.unlock() }
+        return body(&_state)
+    }
+
     // MARK: - Hosts
 
     @inline(__always)
     func linkHost(_ node: _Link) {
-        state.withLock { state in
+        withState { state in
             _FinalizerLinks.setPrevious(of: node, to: state.hostTail)
             _FinalizerLinks.setNext(of: node, to: nil)
             if let tail = state.hostTail {
@@ -77,7 +91,7 @@ final class _Shard: Sendable {
 
     @inline(__always)
     func unlinkHost(_ node: _Link) {
-        state.withLock { state in
+        withState { state in
             let previous = _FinalizerLinks.previous(of: node)
             let next = _FinalizerLinks.next(of: node)
             if let previous {
@@ -97,7 +111,7 @@ final class _Shard: Sendable {
     }
 
     var hostCount: Int {
-        state.withLock { $0.hostCount }
+        withState { $0.hostCount }
     }
 
     // MARK: - Watched
@@ -106,7 +120,7 @@ final class _Shard: Sendable {
     /// due, to be run by the caller after the lock is released.
     func appendWatched(_ entry: _WatchedEntry) -> [_WatchedEntry] {
         liveWatched.wrappingAdd(1, ordering: .relaxed)
-        return state.withLock { state in
+        return withState { state in
             state.watched.append(entry)
             var due: [_WatchedEntry] = []
             if state.watched.count >= state.sweepWatchedAt {
@@ -123,7 +137,7 @@ final class _Shard: Sendable {
     /// The dead owners' entries are returned; their unowned counts are
     /// released by `_RegistryCore.runDue(_:)` after the claim.
     func sweep(dropDetached: Bool) -> [_WatchedEntry] {
-        state.withLock { state in
+        withState { state in
             var due: [_WatchedEntry] = []
             collect(&state, into: &due, dueOwners: true, dropDetached: dropDetached)
             watchedEntries.store(state.watched.count, ordering: .sequentiallyConsistent)
@@ -137,7 +151,7 @@ final class _Shard: Sendable {
     func watchedLeftPending() {
         let live = liveWatched.wrappingSubtract(1, ordering: .relaxed).newValue
         guard watchedEntries.load(ordering: .relaxed) > 2 * live + Self.releaseCompactionSlack else { return }
-        state.withLock { state in
+        withState { state in
             var none: [_WatchedEntry] = []
             collect(&state, into: &none, dueOwners: false, dropDetached: true)
             watchedEntries.store(state.watched.count, ordering: .sequentiallyConsistent)
@@ -149,7 +163,7 @@ final class _Shard: Sendable {
     /// The pending finalizers registered after `horizon`, for shutdown and
     /// diagnostics (strong references, taken under the lock).
     func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [any _AnyFinalizer] {
-        state.withLock { state in
+        withState { state in
             var result: [any _AnyFinalizer] = []
             var node = state.hostHead
             while let current = node {
@@ -179,7 +193,7 @@ final class _Shard: Sendable {
     /// returned for the caller to settle and release. Host finalizers stay
     /// linked: they unlink themselves when their bags run them.
     func removeAllWatched() -> [_WatchedEntry] {
-        state.withLock { state in
+        withState { state in
             let entries = state.watched.removeAll()
             watchedEntries.store(0, ordering: .sequentiallyConsistent)
             return entries
