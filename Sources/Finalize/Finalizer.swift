@@ -54,7 +54,7 @@ public final class Finalizer<Resource: Sendable>: Sendable {
 
     init(
         shard: _Shard, owner: _UnownedOwner, fileID: _FileID,
-        sequence: UInt64, status: _StatusWord, payload: _Payload?
+        sequence: UInt64, status: _StatusWord, payload: consuming _Payload?
     ) {
         _shard = shard
         _owner = owner

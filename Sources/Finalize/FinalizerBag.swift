@@ -61,12 +61,12 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     }
 
     @inline(__always)
-    func _append(_ finalizer: any _AnyFinalizer) {
+    func _append(_ finalizer: consuming any _AnyFinalizer) {
         if _firstState.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
             _first = finalizer
             _firstState.store(2, ordering: .releasing)
         } else {
-            _appendSlow(finalizer)
+            _appendSlow(copy finalizer)
         }
     }
 

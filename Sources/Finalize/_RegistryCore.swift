@@ -56,7 +56,7 @@ final class _RegistryCore: Sendable {
     @inline(__always)
     func register<Resource>(
         owner: AnyObject, bag: FinalizerBag?, runsAtExit: Bool,
-        payload: _Payload, site: _RegistrationSite
+        payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         let watched = bag == nil
         if _UnownedOwner.isDeallocating(owner) {
@@ -131,7 +131,7 @@ final class _RegistryCore: Sendable {
     func sweep() -> Int {
         var due: [_WatchedEntry] = []
         for shard in shards where shard.watchedEntries.load(ordering: .relaxed) > 0 {
-            due.append(contentsOf: shard.sweep(dropDetached: false))
+            due.append(contentsOf: shard.sweep(dropDetached: shard.hasManyDeadWatchedEntries))
         }
         return runDue(due)
     }
@@ -139,9 +139,8 @@ final class _RegistryCore: Sendable {
     /// Runs the finalizers of dead watched owners, newest first, then gives
     /// back the entries' unowned counts.
     func runDue(_ due: [_WatchedEntry]) -> Int {
-        let due = _orderedBySequence(due, newestFirst: true) { $0.finalizer._sequence }
         var ran = 0
-        for entry in due {
+        _forEachNewestFirst(due, { $0.finalizer._sequence }) { entry in
             if entry.finalizer._fire(.sweep, requiringExitFlag: false) { ran += 1 }
             entry.owner.release()
         }

@@ -29,3 +29,26 @@ func _orderedBySequence<Item>(
     }
     return keys.map { items[$0.index] }
 }
+
+/// Calls `body` on `items` newest registration first, without copying the
+/// list when it is already in registration order (the usual case).
+@inline(__always)
+func _forEachNewestFirst<Item>(
+    _ items: [Item], _ sequence: (Item) -> UInt64, _ body: (Item) -> Void
+) {
+    var ascending = true
+    var previous: UInt64 = 0
+    for item in items {
+        let key = sequence(item)
+        if key < previous {
+            ascending = false
+            break
+        }
+        previous = key
+    }
+    if ascending {
+        for item in items.reversed() { body(item) }
+    } else {
+        for item in _orderedBySequence(items, newestFirst: true, sequence) { body(item) }
+    }
+}

@@ -9,6 +9,20 @@ final class FloorOwner {
     deinit { onDeinit() }
 }
 
+/// The allocation bound of any host design: the floor's owner, plus the
+/// two more objects a host registration cannot avoid (the owner's bag and
+/// the `Finalizer` handle that `finalize` returns), each allocated and
+/// freed with it. What is left above this is bookkeeping.
+final class FloorPart {}
+
+final class FloorOwnerWithParts {
+    let onDeinit: () -> Void
+    let bag = FloorPart()
+    var handle: FloorPart?
+    init(_ onDeinit: @escaping () -> Void) { self.onDeinit = onDeinit }
+    deinit { onDeinit() }
+}
+
 /// A host owner: one stored bag.
 final class HostOwner: FinalizerHost {
     let finalizers = FinalizerBag()
@@ -21,6 +35,11 @@ final class PlainOwner {}
 // allocated on the heap (no stack promotion) in every workload alike.
 @inline(never) func makeFloorOwner() -> FloorOwner { FloorOwner { bump() } }
 @inline(never) func makeHostOwner() -> HostOwner { HostOwner() }
+@inline(never) func makeFloorOwnerWithParts() -> FloorOwnerWithParts {
+    let owner = FloorOwnerWithParts { bump() }
+    owner.handle = FloorPart()
+    return owner
+}
 @inline(never) func makePlainOwner() -> PlainOwner { PlainOwner() }
 
 /// The workloads, each a function of N returning ns per operation (or the
@@ -32,6 +51,15 @@ enum Workloads {
             for _ in 0..<n { _ = makeFloorOwner() }
         }
         expectCleanups(n, since: start, in: "floor")
+        return time
+    }
+
+    static func floorThreeObjects(_ n: Int) -> Double {
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for _ in 0..<n { _ = makeFloorOwnerWithParts() }
+        }
+        expectCleanups(n, since: start, in: "floor_three_objects")
         return time
     }
 

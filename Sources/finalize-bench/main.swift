@@ -61,6 +61,9 @@ let n = options.n
 
 let workloads: [Workload] = [
     Workload(name: "floor", unit: "ns/op", target: "reference: deinit calling a stored closure") { Workloads.floor($0) },
+    Workload(name: "floor_three_objects", unit: "ns/op", target: "reference: the floor plus a bag and a handle") {
+        Workloads.floorThreeObjects($0)
+    },
     Workload(name: "host_register_release", unit: "ns/op", target: "<= 2.5x floor") { Workloads.hostRegisterRelease($0) },
     Workload(name: "watched_register_release_sweep", unit: "ns/op", target: "<= 5x floor") {
         Workloads.watchedRegisterReleaseSweep($0)
