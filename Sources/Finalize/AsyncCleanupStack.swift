@@ -46,7 +46,7 @@ public final class AsyncCleanupStack {
     // one append, pop, hand-over or flag write that never calls out meanwhile.
 
     /// Oldest first; unwinding pops from the end.
-    @exclusivity(unchecked) var _entries = _CleanupEntries<_Entry>()
+    @exclusivity(unchecked) var _entries = _EntryBuffer<_Entry>()
     /// True while the stack unwinds; a nested `close()` does nothing.
     @exclusivity(unchecked) var _isUnwinding = false
     /// Where a stack deinitialized with entries reports failures; nil means
@@ -268,10 +268,10 @@ extension AsyncCleanupStack: Sendable {}
 /// capture is the caller's responsibility, which is why the documentation
 /// says to close the stack instead.
 final class _AbandonedAsyncEntries: @unchecked Sendable {
-    var entries: _CleanupEntries<AsyncCleanupStack._Entry>
+    var entries: _EntryBuffer<AsyncCleanupStack._Entry>
     let reportFailure: (@Sendable (FinalizerFailure) -> Void)?
 
-    init(entries: consuming _CleanupEntries<AsyncCleanupStack._Entry>, reportFailure: (@Sendable (FinalizerFailure) -> Void)?) {
+    init(entries: consuming _EntryBuffer<AsyncCleanupStack._Entry>, reportFailure: (@Sendable (FinalizerFailure) -> Void)?) {
         self.entries = entries
         self.reportFailure = reportFailure
     }

@@ -46,6 +46,7 @@ public struct CleanupErrors: Error, CustomStringConvertible {
         self.errors = errors
     }
 
+    /// A one-line, human-readable form, for logs and test failures.
     public var description: String {
         var text = "CleanupErrors(\(errors.count) errors:"
         for (index, error) in errors.enumerated() {

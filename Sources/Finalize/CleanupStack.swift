@@ -52,7 +52,7 @@ public final class CleanupStack {
     // no cleanup can overlap one.
 
     /// Oldest first; unwinding pops from the end.
-    @usableFromInline @exclusivity(unchecked) var _entries = _CleanupEntries<_CleanupEntry>()
+    @usableFromInline @exclusivity(unchecked) var _entries = _EntryBuffer<_CleanupEntry>()
     /// True while ``close()`` (or a scope) unwinds, so a cleanup that calls
     /// `close()` on its own stack does not start a nested unwinding.
     @exclusivity(unchecked) var _isUnwinding = false

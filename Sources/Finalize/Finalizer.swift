@@ -24,9 +24,9 @@ import Synchronization
 /// f.state            // .ran(.runNow)
 /// ```
 ///
-/// Create finalizers with ``finalize(_:runsAtExit:fileID:line:_:)-5vm4g`` or a
-/// registry's ``FinalizerRegistry/finalize(_:runsAtExit:fileID:line:_:)-3f5rj``
-/// methods.
+/// Create finalizers with the free `finalize(_:_:)` and
+/// `finalize(_:holding:_:)` functions (the shared registry) or the same
+/// methods of a ``FinalizerRegistry``.
 public final class Finalizer<Resource: Sendable>: Sendable {
     // Stored properties are declared in layout order, 88 bytes in all (a
     // 96-byte heap block), none of them depending on `Resource` (see

@@ -27,6 +27,7 @@ public struct FinalizerFailure: Error, Sendable, CustomStringConvertible {
         self.line = line
     }
 
+    /// A one-line, human-readable form, for logs and test failures.
     public var description: String {
         "cleanup registered at \(fileID):\(line) failed during \(trigger): \(error)"
     }

@@ -31,6 +31,7 @@ public struct FinalizerInfo: Sendable, Hashable, CustomStringConvertible {
         self.runsAtExit = runsAtExit
     }
 
+    /// A one-line, human-readable form, for logs and test failures.
     public var description: String {
         "\(ownerType) at \(fileID):\(line)\(runsAtExit ? " (runs at exit)" : "")"
     }

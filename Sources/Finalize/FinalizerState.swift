@@ -12,6 +12,7 @@ public enum FinalizerState: Sendable, Equatable, CustomStringConvertible {
     /// ``Finalizer/detach()`` removed it; the cleanup never runs.
     case detached
 
+    /// A one-line, human-readable form, for logs and test failures.
     public var description: String {
         switch self {
         case .pending: "pending"
@@ -43,6 +44,7 @@ public enum FinalizerTrigger: Sendable, Equatable, CaseIterable, CustomStringCon
     /// run of ``FinalizerRegistry/shared``.
     case shutdown
 
+    /// A one-line, human-readable form, for logs and test failures.
     public var description: String {
         switch self {
         case .ownerDeinit: "ownerDeinit"

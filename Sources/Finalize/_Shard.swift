@@ -28,7 +28,7 @@ final class _Shard: Sendable {
         var hostHead: _Link?
         var hostTail: _Link?
         var hostCount = 0
-        var watched = _WatchedTable()
+        var watched = _EntryBuffer<_WatchedEntry>()
         var sweepWatchedAt = _Shard.minimumCompaction
     }
 
@@ -227,14 +227,17 @@ final class _Shard: Sendable {
     private func collect(
         _ state: inout State, into due: inout [_WatchedEntry], dueOwners: Bool, dropDetached: Bool
     ) {
-        state.watched.remove(into: &due) { entry in
+        state.watched.removeAll { entry in
+            !(dueOwners && entry.owner.isDeallocating) && !(dropDetached && !entry.finalizer._isPendingNow)
+        } removed: { entry in
+            // Asking again is sound: an owner never stops deallocating.
             if dueOwners && entry.owner.isDeallocating {
                 // The claim must come before the unowned count goes:
                 // `runDue` releases it after firing the finalizer.
-                return .due
+                due.append(entry)
+            } else {
+                entry.owner.release()
             }
-            if dropDetached && !entry.finalizer._isPendingNow { return .drop }
-            return .keep
         }
         if dropDetached {
             state.sweepWatchedAt = max(Self.minimumCompaction, 2 * state.watched.count)

@@ -31,16 +31,23 @@ func line(_ tag: String, _ text: String) {
     print("  \(padded) \(text)")
 }
 
-/// Registers `label` on `owner` so that its cleanup prints which trigger ran
-/// it.
+/// Registers, through `register`, a cleanup that prints `label` after the
+/// trigger that ran it.
+private func traced(
+    _ label: String, _ register: (@escaping @Sendable () -> Void) -> Finalizer<Void>
+) -> Finalizer<Void> {
+    let box = TraceBox()
+    let finalizer = register { line("[\(box.trigger)]", label) }
+    box.set(finalizer)
+    return finalizer
+}
+
+/// Registers `label` on any owner (a watched owner unless it is a host).
 @discardableResult
 func traced(
     _ label: String, on owner: AnyObject, in registry: FinalizerRegistry = .shared
 ) -> Finalizer<Void> {
-    let box = TraceBox()
-    let finalizer = registry.finalize(owner) { line("[\(box.trigger)]", label) }
-    box.set(finalizer)
-    return finalizer
+    traced(label) { registry.finalize(owner, $0) }
 }
 
 /// The same for a host owner, through the statically chosen host overload.
@@ -48,8 +55,5 @@ func traced(
 func traced<Owner: FinalizerHost>(
     _ label: String, on owner: Owner, in registry: FinalizerRegistry = .shared
 ) -> Finalizer<Void> {
-    let box = TraceBox()
-    let finalizer = registry.finalize(owner) { line("[\(box.trigger)]", label) }
-    box.set(finalizer)
-    return finalizer
+    traced(label) { registry.finalize(owner, $0) }
 }

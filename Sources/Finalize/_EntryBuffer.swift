@@ -1,0 +1,135 @@
+/// A growable buffer that moves its entries instead of copying them: the
+/// entries of a cleanup stack (``CleanupStack``, ``AsyncCleanupStack``) and
+/// a registry shard's watched table.
+///
+/// Hand-rolled rather than an `Array` because `defer` + `close` and the
+/// watched table's compaction are hot paths: the buffer is never shared, so
+/// the copy-on-write uniqueness checks an array makes on every append and
+/// every pop buy nothing, and compaction moves entries where an array would
+/// copy them (with reference counting). Non-copyable, so the buffer has
+/// exactly one owner and is freed exactly once.
+@usableFromInline
+struct _EntryBuffer<Entry>: ~Copyable {
+    @usableFromInline var base: UnsafeMutablePointer<Entry>?
+    @usableFromInline var count: Int
+    @usableFromInline var capacity: Int
+
+    /// Capacity kept for reuse after the stack unwinds; larger buffers are
+    /// freed so a stack that once held many entries does not keep them.
+    private static var retainedCapacity: Int { 64 }
+
+    @inlinable
+    init() {
+        base = nil
+        count = 0
+        capacity = 0
+    }
+
+    private init(base: UnsafeMutablePointer<Entry>?, count: Int, capacity: Int) {
+        self.base = base
+        self.count = count
+        self.capacity = capacity
+    }
+
+    @inlinable
+    deinit {
+        if let base {
+            base.deinitialize(count: count)
+            base.deallocate()
+        }
+    }
+
+    var isEmpty: Bool {
+        count == 0
+    }
+
+    /// A copy of the newest entry, if any.
+    var last: Entry? {
+        guard count > 0, let base else { return nil }
+        return base[count - 1]
+    }
+
+    @inlinable @inline(__always)
+    mutating func append(_ entry: consuming Entry) {
+        if count == capacity { grow() }
+        (base.unsafelyUnwrapped + count).initialize(to: entry)
+        count += 1
+    }
+
+    /// Removes and returns the newest entry.
+    @inline(__always)
+    mutating func popLast() -> Entry? {
+        guard count > 0 else { return nil }
+        count -= 1
+        return (base.unsafelyUnwrapped + count).move()
+    }
+
+    /// Hands every entry over, in order, leaving this empty.
+    mutating func takeAll() -> _EntryBuffer<Entry> {
+        let taken = _EntryBuffer(base: base, count: count, capacity: capacity)
+        base = nil
+        count = 0
+        capacity = 0
+        return taken
+    }
+
+    /// Frees a large buffer once empty; small ones stay for reuse.
+    mutating func shrinkIfEmpty() {
+        guard count == 0, capacity > Self.retainedCapacity, let base else { return }
+        base.deallocate()
+        self.base = nil
+        capacity = 0
+    }
+
+    /// Calls `body` on each entry, oldest first.
+    func forEach(_ body: (borrowing Entry) -> Void) {
+        guard let base else { return }
+        for index in 0..<count { body(base[index]) }
+    }
+
+    /// Removes the entries `keep` rejects, keeping the others in order, and
+    /// hands each removed one to `removed`. Moves, never copies; frees most
+    /// of the buffer when it ends up mostly empty.
+    mutating func removeAll(
+        keeping keep: (borrowing Entry) -> Bool, removed: (consuming Entry) -> Void
+    ) {
+        guard let base else { return }
+        var kept = 0
+        for index in 0..<count {
+            let slot = base + index
+            if keep(slot.pointee) {
+                if kept != index { (base + kept).moveInitialize(from: slot, count: 1) }
+                kept += 1
+            } else {
+                removed(slot.move())
+            }
+        }
+        count = kept
+        if capacity > 64 && count < capacity / 4 { resize(to: Swift.max(16, count * 2)) }
+    }
+
+    /// Empties the buffer, handing every entry to the caller, oldest first.
+    mutating func removeAll() -> [Entry] {
+        guard let base else { return [] }
+        var entries: [Entry] = []
+        entries.reserveCapacity(count)
+        for index in 0..<count { entries.append((base + index).move()) }
+        count = 0
+        return entries
+    }
+
+    private mutating func resize(to newCapacity: Int) {
+        let newBase = UnsafeMutablePointer<Entry>.allocate(capacity: newCapacity)
+        if let base {
+            newBase.moveInitialize(from: base, count: count)
+            base.deallocate()
+        }
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @usableFromInline @inline(never)
+    mutating func grow() {
+        resize(to: Swift.max(8, capacity * 2))
+    }
+}
