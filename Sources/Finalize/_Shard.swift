@@ -33,8 +33,6 @@ final class _Shard: Sendable {
     }
 
     static let minimumCompaction = 64
-    /// Dead watched entries a sweep tolerates before it drops them.
-    static let releaseCompactionSlack = 1024
 
     /// The registry core; shards own it, so that finalizers (which own
     /// their shard) keep it alive without touching a shared reference count.
@@ -172,12 +170,14 @@ final class _Shard: Sendable {
     }
 
     /// Whether enough watched entries are dead (their finalizers ran or were
-    /// detached while the owners live) for a sweep to drop them too. Keeps a
-    /// sweep over live entries from touching every finalizer each time.
+    /// detached while the owners live) for a sweep to drop them too: more
+    /// than half as many as the live ones. Dropping costs a look at every
+    /// entry's finalizer, so this keeps that cost proportional to the dead
+    /// entries, and a sweep over live entries cheap.
     var hasManyDeadWatchedEntries: Bool {
         let live = liveWatched.load(ordering: .relaxed)
         let dead = watchedEntries.load(ordering: .relaxed) - live
-        return dead > max(Self.releaseCompactionSlack, live / 2)
+        return dead > 0 && dead > live / 2
     }
 
     // MARK: - Snapshots

@@ -189,4 +189,37 @@ struct LeakTests {
         #expect(weakCore == nil)
         withExtendedLifetime(owner) {}
     }
+    /// `runNow()` and `detach()` on watched finalizers of live owners take no
+    /// lock: they free the cleanup and resource at once, and leave their
+    /// table entry for the next sweep, which drops them (and so frees the
+    /// finalizer objects) once many are dead.
+    @Test func sweepDropsEntriesOfWatchedFinalizersThatRanOrWereDetached() throws {
+        final class WeakFinalizer: @unchecked Sendable {
+            weak var value: Finalizer<Void>?
+            init(_ value: Finalizer<Void>) { self.value = value }
+        }
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let tracker = LifetimeTracker()
+        let owners = (0..<5_000).map { _ in Plain() }
+        var weakHandles: [WeakFinalizer] = []
+        do {
+            // All registered first (the registration compaction finds
+            // nothing dead), then all run or detached.
+            let finalizers = owners.map { owner in
+                let captured = tracker.instance()
+                return registry.finalize(owner) { withExtendedLifetime(captured) {} }
+            }
+            for (index, f) in finalizers.enumerated() {
+                if index.isMultiple(of: 2) { try f.runNow() } else { _ = f.detach() }
+            }
+            weakHandles = finalizers.map(WeakFinalizer.init)
+        }
+        #expect(tracker.instances == 0)          // cleanups and captures gone at once
+        #expect(registry.pendingCount == 0)
+        #expect(registry._testWatchedTableSize == owners.count)  // the entries wait for a sweep
+        #expect(registry.sweep() == 0)           // nothing to run: every owner lives
+        #expect(registry._testWatchedTableSize == 0)
+        #expect(weakHandles.allSatisfy { $0.value == nil })
+        withExtendedLifetime(owners) {}
+    }
 }
