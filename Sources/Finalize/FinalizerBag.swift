@@ -63,7 +63,7 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     @inline(__always)
     func _append(_ finalizer: consuming any _AnyFinalizer) {
         if _firstState.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
-            _first = finalizer
+            _first = consume finalizer
             _firstState.store(2, ordering: .releasing)
         } else {
             _appendSlow(copy finalizer)

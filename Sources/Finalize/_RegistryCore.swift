@@ -55,7 +55,7 @@ final class _RegistryCore: Sendable {
 
     @inline(__always)
     func register<Resource>(
-        owner: AnyObject, bag: FinalizerBag?, runsAtExit: Bool,
+        owner: AnyObject, bag: consuming FinalizerBag?, runsAtExit: Bool,
         payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         let watched = bag == nil
@@ -64,24 +64,25 @@ final class _RegistryCore: Sendable {
         }
         let shardIndex = _currentProcessor() & shardMask
         let number = sequence.wrappingAdd(1, ordering: .relaxed).newValue
-        return shardTable.withShard(shardIndex) { shard in
-            let finalizer = Finalizer<Resource>(
-                shard: shard,
-                owner: watched ? _UnownedOwner(uncounted: owner) : _UnownedOwner(counting: owner),
-                fileID: site.file, sequence: number,
-                status: _StatusWord(
-                    runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
-                payload: payload)
-            if let bag {
-                shard.linkHost(_Link(finalizer))
-                bag._append(finalizer)
-            } else {
-                let due = shard.appendWatched(_WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer))
-                if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
-                if !due.isEmpty { _ = runDue(due) }
-            }
-            return finalizer
+        let shard = shardTable.unmanagedShard(shardIndex)
+        // No closure here: capturing the payload would copy it.
+        let finalizer = Finalizer<Resource>(
+            shard: shard.takeUnretainedValue(),
+            owner: watched ? _UnownedOwner(uncounted: owner) : _UnownedOwner(counting: owner),
+            fileID: site.file, sequence: number,
+            status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
+            payload: payload)
+        if let bag = consume bag {
+            let link = _Link(finalizer)
+            shard._withUnsafeGuaranteedRef { $0.linkHost(link) }
+            bag._append(finalizer)
+        } else {
+            let entry = _WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer)
+            let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry) }
+            if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
+            if !due.isEmpty { _ = runDue(due) }
         }
+        return finalizer
     }
 
     /// Misuse, handled: the owner is already in its deinit. Run the cleanup
@@ -207,6 +208,12 @@ struct _ShardTable: @unchecked Sendable {
     @inline(__always)
     func withShard<Result>(_ index: Int, _ body: (_Shard) -> Result) -> Result {
         base[index]._withUnsafeGuaranteedRef(body)
+    }
+
+    /// Shard `index`, unretained.
+    @inline(__always)
+    func unmanagedShard(_ index: Int) -> Unmanaged<_Shard> {
+        base[index]
     }
 
     /// Frees the table (the shards themselves belong to the registry).
