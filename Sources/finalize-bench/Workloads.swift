@@ -165,22 +165,22 @@ enum Workloads {
     /// Heap bytes per pending registration with the owners alive, beyond
     /// the owners themselves (a host owner's bag is part of the owner).
     static func memoryPerRegistration(_ n: Int, host: Bool) -> Double {
-        let registry = FinalizerRegistry(sweepInterval: nil)
         if host {
-            let owners = (0..<n).map { _ in makeHostOwner() }
-            let before = heapInUse()
-            for owner in owners { registry.finalize(owner) { bump() } }
-            let after = heapInUse()
-            withExtendedLifetime(owners) {}
-            return Double(after - before) / Double(n)
-        } else {
-            let owners = (0..<n).map { _ in makePlainOwner() }
-            let before = heapInUse()
-            for owner in owners { registry.finalize(owner) { bump() } }
-            let after = heapInUse()
-            withExtendedLifetime(owners) {}
-            return Double(after - before) / Double(n)
+            return memoryPerRegistration(n, makeHostOwner) { $0.finalize($1) { bump() } }
         }
+        return memoryPerRegistration(n, makePlainOwner) { $0.finalize($1) { bump() } }
+    }
+
+    private static func memoryPerRegistration<Owner: AnyObject>(
+        _ n: Int, _ make: () -> Owner, _ register: (FinalizerRegistry, Owner) -> Void
+    ) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let owners = (0..<n).map { _ in make() }
+        let before = heapInUse()
+        for owner in owners { register(registry, owner) }
+        let after = heapInUse()
+        withExtendedLifetime(owners) {}
+        return Double(after - before) / Double(n)
     }
 
     /// N host register + release on each of `threads` threads at once, on
