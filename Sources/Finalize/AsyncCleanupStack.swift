@@ -88,7 +88,7 @@ public final class AsyncCleanupStack {
     /// - Parameter body: the cleanup.
     public func `defer`(
         fileID: StaticString = #fileID, line: Int = #line,
-        _ body: @escaping () throws -> Void
+        _ body: consuming @escaping () throws -> Void
     ) {
         _entries.append(.sync(.deferred(body, _RegistrationSite(fileID: fileID, line: line))))
     }
@@ -107,7 +107,7 @@ public final class AsyncCleanupStack {
     /// - Parameter body: the cleanup.
     public func `defer`(
         fileID: StaticString = #fileID, line: Int = #line,
-        _ body: @escaping () async throws -> Void
+        _ body: consuming @escaping () async throws -> Void
     ) {
         _entries.append(.deferred(body, _RegistrationSite(fileID: fileID, line: line)))
     }
@@ -118,7 +118,7 @@ public final class AsyncCleanupStack {
     /// - Parameter exit: the callback; returns whether to suppress.
     public func push(
         fileID: StaticString = #fileID, line: Int = #line,
-        _ exit: @escaping ((any Error)?) throws -> Bool
+        _ exit: consuming @escaping ((any Error)?) throws -> Bool
     ) {
         _entries.append(.sync(.exit(exit, _RegistrationSite(fileID: fileID, line: line))))
     }
@@ -140,7 +140,7 @@ public final class AsyncCleanupStack {
     /// - Parameter exit: the callback; returns whether to suppress.
     public func push(
         fileID: StaticString = #fileID, line: Int = #line,
-        _ exit: @escaping ((any Error)?) async throws -> Bool
+        _ exit: consuming @escaping ((any Error)?) async throws -> Bool
     ) {
         _entries.append(.exit(exit, _RegistrationSite(fileID: fileID, line: line)))
     }

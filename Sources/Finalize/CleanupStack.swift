@@ -97,7 +97,7 @@ public final class CleanupStack {
     @inlinable
     public func `defer`(
         fileID: StaticString = #fileID, line: Int = #line,
-        _ body: @escaping () throws -> Void
+        _ body: consuming @escaping () throws -> Void
     ) {
         _entries.append(.deferred(body, _RegistrationSite(fileID: fileID, line: line)))
     }
@@ -123,7 +123,7 @@ public final class CleanupStack {
     /// - Parameter exit: the callback; returns whether to suppress.
     public func push(
         fileID: StaticString = #fileID, line: Int = #line,
-        _ exit: @escaping ((any Error)?) throws -> Bool
+        _ exit: consuming @escaping ((any Error)?) throws -> Bool
     ) {
         _entries.append(.exit(exit, _RegistrationSite(fileID: fileID, line: line)))
     }

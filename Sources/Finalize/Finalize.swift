@@ -22,11 +22,12 @@
 ///     capture; for `Sendable` owners it cannot, so take care, and use
 ///     ``FinalizerRegistry/pending`` to find such leaks.
 /// - Returns: the handle; ignoring it is fine.
+@inlinable
 @discardableResult
 public func finalize<Owner: FinalizerHost>(
     _ owner: Owner, runsAtExit: Bool = true,
     fileID: StaticString = #fileID, line: Int = #line,
-    _ cleanup: @escaping @Sendable () throws -> Void
+    _ cleanup: consuming @escaping @Sendable () throws -> Void
 ) -> Finalizer<Void> {
     FinalizerRegistry.shared.finalize(owner, runsAtExit: runsAtExit, fileID: fileID, line: line, cleanup)
 }
@@ -54,7 +55,7 @@ public func finalize<Owner: FinalizerHost>(
 public func finalize(
     _ owner: AnyObject, runsAtExit: Bool = true,
     fileID: StaticString = #fileID, line: Int = #line,
-    _ cleanup: @escaping @Sendable () throws -> Void
+    _ cleanup: consuming @escaping @Sendable () throws -> Void
 ) -> Finalizer<Void> {
     FinalizerRegistry.shared.finalize(owner, runsAtExit: runsAtExit, fileID: fileID, line: line, cleanup)
 }
@@ -72,7 +73,7 @@ public func finalize(
 public func finalize<Owner: FinalizerHost, Resource: Sendable>(
     _ owner: Owner, holding resource: Resource, runsAtExit: Bool = true,
     fileID: StaticString = #fileID, line: Int = #line,
-    _ cleanup: @escaping @Sendable (Resource) throws -> Void
+    _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
 ) -> Finalizer<Resource> {
     FinalizerRegistry.shared.finalize(
         owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, cleanup)
@@ -85,7 +86,7 @@ public func finalize<Owner: FinalizerHost, Resource: Sendable>(
 public func finalize<Resource: Sendable>(
     _ owner: AnyObject, holding resource: Resource, runsAtExit: Bool = true,
     fileID: StaticString = #fileID, line: Int = #line,
-    _ cleanup: @escaping @Sendable (Resource) throws -> Void
+    _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
 ) -> Finalizer<Resource> {
     FinalizerRegistry.shared.finalize(
         owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, cleanup)

@@ -273,7 +273,7 @@ final class _ResourceBox<Resource: Sendable>: _AnyResourceBox, @unchecked Sendab
     let resource: Resource
     let cleanup: @Sendable (Resource) throws -> Void
 
-    init(_ resource: Resource, _ cleanup: @escaping @Sendable (Resource) throws -> Void) {
+    init(_ resource: Resource, _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void) {
         self.resource = resource
         self.cleanup = cleanup
     }

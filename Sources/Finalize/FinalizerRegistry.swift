@@ -37,7 +37,7 @@ import Darwin
 ///   it died: ``sweep()``, the background sweeper every `sweepInterval`, or
 ///   the amortized sweep that registration does so the table stays bounded.
 public final class FinalizerRegistry: Sendable {
-    let _core: _RegistryCore
+    @usableFromInline let _core: _RegistryCore
     /// Owns the shards; the core reaches them unretained (see `_RegistryCore`).
     private let _shards: [_Shard]
     private let _sweeper: _SweeperHandle?
@@ -112,15 +112,18 @@ public final class FinalizerRegistry: Sendable {
     ///     compiler rejects most such captures, since `cleanup` is
     ///     `@Sendable`; a `Sendable` owner still compiles, so take care).
     /// - Returns: the handle, which you may ignore: the owner's bag keeps it.
+    @inlinable
     @discardableResult
     public func finalize<Owner: FinalizerHost>(
         _ owner: Owner, runsAtExit: Bool = true,
         fileID: StaticString = #fileID, line: Int = #line,
-        _ cleanup: @escaping @Sendable () throws -> Void
+        _ cleanup: consuming @escaping @Sendable () throws -> Void
     ) -> Finalizer<Void> {
-        _core.register(
+        // Inlinable so that the bag is read straight from the owner's stored
+        // property in the caller, borrowed: no retain, no release.
+        _core._registerHost(
             owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
-            payload: .plain(cleanup), site: _RegistrationSite(fileID: fileID, line: line))
+            cleanup: cleanup, site: _RegistrationSite(fileID: fileID, line: line))
     }
 
     /// Registers `cleanup` to run once when `owner` dies, or earlier by
@@ -141,10 +144,10 @@ public final class FinalizerRegistry: Sendable {
     public func finalize(
         _ owner: AnyObject, runsAtExit: Bool = true,
         fileID: StaticString = #fileID, line: Int = #line,
-        _ cleanup: @escaping @Sendable () throws -> Void
+        _ cleanup: consuming @escaping @Sendable () throws -> Void
     ) -> Finalizer<Void> {
         _core.register(
-            owner: owner, bag: _HostTypeCache.bag(of: owner), runsAtExit: runsAtExit,
+            owner: owner, runsAtExit: runsAtExit,
             payload: .plain(cleanup), site: _RegistrationSite(fileID: fileID, line: line))
     }
 
@@ -163,9 +166,9 @@ public final class FinalizerRegistry: Sendable {
     public func finalize<Owner: FinalizerHost, Resource: Sendable>(
         _ owner: Owner, holding resource: Resource, runsAtExit: Bool = true,
         fileID: StaticString = #fileID, line: Int = #line,
-        _ cleanup: @escaping @Sendable (Resource) throws -> Void
+        _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
     ) -> Finalizer<Resource> {
-        _core.register(
+        _core.registerHost(
             owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
             payload: .holding(_ResourceBox(resource, cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
     }
@@ -178,10 +181,10 @@ public final class FinalizerRegistry: Sendable {
     public func finalize<Resource: Sendable>(
         _ owner: AnyObject, holding resource: Resource, runsAtExit: Bool = true,
         fileID: StaticString = #fileID, line: Int = #line,
-        _ cleanup: @escaping @Sendable (Resource) throws -> Void
+        _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
     ) -> Finalizer<Resource> {
         _core.register(
-            owner: owner, bag: _HostTypeCache.bag(of: owner), runsAtExit: runsAtExit,
+            owner: owner, runsAtExit: runsAtExit,
             payload: .holding(_ResourceBox(resource, cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
     }
 

@@ -15,6 +15,7 @@ import Synchronization
 /// When the registry ends it empties the watched tables (the only place
 /// where finalizers and shards form a cycle); host finalizers still pending
 /// keep their shard, and so the core, until their owners die.
+@usableFromInline
 final class _RegistryCore: Sendable {
     /// The shards, unretained (the public registry owns them).
     let shardTable: _ShardTable
@@ -53,36 +54,75 @@ final class _RegistryCore: Sendable {
 
     // MARK: - Registration
 
+    /// The entry point of the inlinable host overloads: the client passes
+    /// the owner's bag borrowed, straight from its stored property, so a
+    /// registration does not retain and release the bag.
+    @usableFromInline
+    func _registerHost(
+        owner: AnyObject, bag: FinalizerBag, runsAtExit: Bool,
+        cleanup: consuming @escaping @Sendable () throws -> Void, site: _RegistrationSite
+    ) -> Finalizer<Void> {
+        registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: .plain(cleanup), site: site)
+    }
+
+    /// Registers on a host owner: the finalizer goes to the owner's bag and
+    /// is linked into this processor's shard.
     @inline(__always)
-    func register<Resource>(
-        owner: AnyObject, bag: consuming FinalizerBag?, runsAtExit: Bool,
+    func registerHost<Resource>(
+        owner: AnyObject, bag: FinalizerBag, runsAtExit: Bool,
         payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
-        let watched = bag == nil
         if _UnownedOwner.isDeallocating(owner) {
             return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: payload, site: site)
         }
+        let (finalizer, shard) = makeFinalizer(
+            Resource.self, owner: _UnownedOwner(counting: owner), watched: false,
+            runsAtExit: runsAtExit, payload: payload, site: site)
+        let link = _Link(finalizer)
+        shard._withUnsafeGuaranteedRef { $0.linkHost(link) }
+        bag._append(finalizer)
+        return finalizer
+    }
+
+    /// Registers on any owner: a host owner (found at run time) goes to
+    /// `registerHost`, any other is watched.
+    @inline(__always)
+    func register<Resource>(
+        owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
+    ) -> Finalizer<Resource> {
+        if let bag = _HostTypeCache.bag(of: owner) {
+            return registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: payload, site: site)
+        }
+        if _UnownedOwner.isDeallocating(owner) {
+            return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: payload, site: site)
+        }
+        // The watched entry, not the finalizer, holds the owner's count.
+        let (finalizer, shard) = makeFinalizer(
+            Resource.self, owner: _UnownedOwner(uncounted: owner), watched: true,
+            runsAtExit: runsAtExit, payload: payload, site: site)
+        let entry = _WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer)
+        let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry) }
+        if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
+        if !due.isEmpty { _ = runDue(due) }
+        return finalizer
+    }
+
+    /// A new pending finalizer in this processor's shard, with the next
+    /// registration number. (No closure here: capturing the payload would
+    /// copy it.)
+    @inline(__always)
+    private func makeFinalizer<Resource>(
+        _: Resource.Type, owner: _UnownedOwner, watched: Bool, runsAtExit: Bool,
+        payload: consuming _Payload, site: _RegistrationSite
+    ) -> (Finalizer<Resource>, Unmanaged<_Shard>) {
         let shardIndex = _currentProcessor() & shardMask
         let number = sequence.wrappingAdd(1, ordering: .relaxed).newValue
         let shard = shardTable.unmanagedShard(shardIndex)
-        // No closure here: capturing the payload would copy it.
         let finalizer = Finalizer<Resource>(
-            shard: shard.takeUnretainedValue(),
-            owner: watched ? _UnownedOwner(uncounted: owner) : _UnownedOwner(counting: owner),
-            fileID: site.file, sequence: number,
+            shard: shard.takeUnretainedValue(), owner: owner, fileID: site.file, sequence: number,
             status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
             payload: payload)
-        if let bag = consume bag {
-            let link = _Link(finalizer)
-            shard._withUnsafeGuaranteedRef { $0.linkHost(link) }
-            bag._append(finalizer)
-        } else {
-            let entry = _WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer)
-            let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry) }
-            if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
-            if !due.isEmpty { _ = runDue(due) }
-        }
-        return finalizer
+        return (finalizer, shard)
     }
 
     /// Misuse, handled: the owner is already in its deinit. Run the cleanup

@@ -38,6 +38,13 @@ func bump() {
     cleanupCount.wrappingAdd(1, ordering: .relaxed)
 }
 
+/// `bump()` for a cleanup that captures a value (the value is unused; the
+/// capture is the point).
+@inline(never)
+func bump(_ captured: Int) {
+    cleanupCount.wrappingAdd(1, ordering: .relaxed)
+}
+
 /// Fails loudly if a workload did not run what it should have: a benchmark
 /// that silently measures nothing is worse than none.
 func expectCleanups(_ expected: Int, since start: Int, in workload: String) {

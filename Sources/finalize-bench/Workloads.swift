@@ -34,6 +34,7 @@ final class PlainOwner {}
 // Factories the optimizer cannot see through, so every owner really is
 // allocated on the heap (no stack promotion) in every workload alike.
 @inline(never) func makeFloorOwner() -> FloorOwner { FloorOwner { bump() } }
+@inline(never) func makeFloorOwner(_ onDeinit: @escaping () -> Void) -> FloorOwner { FloorOwner(onDeinit) }
 @inline(never) func makeHostOwner() -> HostOwner { HostOwner() }
 @inline(never) func makeFloorOwnerWithParts() -> FloorOwnerWithParts {
     let owner = FloorOwnerWithParts { bump() }
@@ -73,6 +74,32 @@ enum Workloads {
             }
         }
         expectCleanups(n, since: start, in: "host_register_release")
+        return time
+    }
+
+    /// The same with a cleanup that captures a value, as real cleanups
+    /// usually do (a descriptor, an identifier): the closure's context is
+    /// allocated per registration, in the floor's terms one more object.
+    static func hostRegisterReleaseCapturing(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for index in 0..<n {
+                let owner = makeHostOwner()
+                registry.finalize(owner) { bump(index) }
+            }
+        }
+        expectCleanups(n, since: start, in: "host_register_release_capturing")
+        return time
+    }
+
+    /// The floor with the same capturing closure.
+    static func floorCapturing(_ n: Int) -> Double {
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for index in 0..<n { _ = makeFloorOwner { bump(index) } }
+        }
+        expectCleanups(n, since: start, in: "floor_capturing")
         return time
     }
 

@@ -65,6 +65,12 @@ let workloads: [Workload] = [
         Workloads.floorThreeObjects($0)
     },
     Workload(name: "host_register_release", unit: "ns/op", target: "<= 2.5x floor") { Workloads.hostRegisterRelease($0) },
+    Workload(name: "floor_capturing", unit: "ns/op", target: "reference: the floor, cleanup captures a value") {
+        Workloads.floorCapturing($0)
+    },
+    Workload(name: "host_register_release_capturing", unit: "ns/op", target: "") {
+        Workloads.hostRegisterReleaseCapturing($0)
+    },
     Workload(name: "watched_register_release_sweep", unit: "ns/op", target: "<= 5x floor") {
         Workloads.watchedRegisterReleaseSweep($0)
     },
