@@ -68,7 +68,7 @@ let workloads: [Workload] = [
     Workload(name: "floor_capturing", unit: "ns/op", target: "reference: the floor, cleanup captures a value") {
         Workloads.floorCapturing($0)
     },
-    Workload(name: "host_register_release_capturing", unit: "ns/op", target: "") {
+    Workload(name: "host_register_release_capturing", unit: "ns/op", target: "<= 2.5x floor_capturing") {
         Workloads.hostRegisterReleaseCapturing($0)
     },
     Workload(name: "watched_register_release_sweep", unit: "ns/op", target: "<= 5x floor") {
@@ -116,6 +116,14 @@ func verdicts(_ runs: [String: [Double]], n: Int) -> [(String, Bool)] {
         if let watched = medianOf("watched_register_release_sweep") {
             result.append(("watched register + release + sweep <= 5x floor", watched <= 5 * floor))
         }
+    }
+    if let capturingFloor = medianOf("floor_capturing"),
+        let capturing = medianOf("host_register_release_capturing")
+    {
+        result.append((
+            "host register + release <= 2.5x floor, both with a capturing cleanup",
+            capturing <= 2.5 * capturingFloor
+        ))
     }
     if let memory = medianOf("memory_host") {
         result.append(("memory per host registration <= 96 B", memory <= 96))
