@@ -36,7 +36,15 @@ extension Finalizer: _AnyFinalizer {
     func _info() -> FinalizerInfo? {
         guard _acquireBusy() else { return nil }
         let word = _StatusWord(raw: _status.load(ordering: .relaxed))
-        let typeName = _owner.dynamicTypeName ?? "<deallocated>"
+        // No strong reference: dropping the owner's last one here would run
+        // its deinit on this thread, and its bag's claim of this very
+        // finalizer would wait for `busy` forever. The unowned count keeps
+        // the object's memory (and so its type) valid, dying or not.
+        let typeName = _owner.isDeallocating
+            ? "<deallocated>"
+            : Unmanaged<AnyObject>.fromOpaque(_owner.pointer)._withUnsafeGuaranteedRef {
+                _typeName(type(of: $0), qualified: false)
+            }
         _releaseBusy()
         return FinalizerInfo(
             fileID: _site.fileID, line: _site.line, ownerType: typeName, runsAtExit: word.runsAtExit)

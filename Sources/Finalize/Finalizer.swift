@@ -42,7 +42,11 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     let _owner: _UnownedOwner
     let _fileID: _FileID
     /// Registration order within the registry, for newest-first shutdown.
-    let _sequence: UInt64
+    /// Assigned under the shard's lock, in the same critical section that
+    /// makes the finalizer visible to shutdown (so a shutdown that has seen
+    /// a sequence number also sees every registration up to it); never
+    /// changed afterwards.
+    @exclusivity(unchecked) nonisolated(unsafe) var _sequence: UInt64
     /// The cleanup and resource. Written at init, then touched only by the
     /// winner of the claim or by a reader holding `busy` while pending.
     @exclusivity(unchecked) nonisolated(unsafe) var _payload: _Payload?
@@ -148,9 +152,14 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// cleanup still waits for its turn.
     public func peek() -> (owner: AnyObject, resource: Resource)? {
         guard _acquireBusy() else { return nil }
-        defer { _releaseBusy() }
-        guard let owner = _owner.tryLoad(), let payload = _payload else { return nil }
-        return (owner, payload.resource(as: Resource.self))
+        let owner = _owner.tryLoad()
+        let resource = owner == nil ? nil : _payload?.resource(as: Resource.self)
+        _releaseBusy()
+        // Only now may `owner` be dropped: if ours was its last strong
+        // reference, its deinit runs here, and its bag must be able to claim
+        // this finalizer (a claim waits while `busy` is held).
+        guard let owner, let resource else { return nil }
+        return (owner, resource)
     }
 
     /// The registration's `#fileID` and line.

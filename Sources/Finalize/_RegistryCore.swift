@@ -20,7 +20,8 @@ final class _RegistryCore: Sendable {
     /// The shards, unretained (the public registry owns them).
     let shardTable: _ShardTable
     let shardMask: Int
-    /// The last registration's sequence number (newest-first order).
+    /// The last registration's sequence number (newest-first order). Taken
+    /// under the registering shard's lock; see `Finalizer._sequence`.
     let sequence = Atomic<UInt64>(0)
     let onFailure: @Sendable (FinalizerFailure) -> Void
     let signal = _SweepSignal()
@@ -101,25 +102,25 @@ final class _RegistryCore: Sendable {
             Resource.self, owner: _UnownedOwner(uncounted: owner), watched: true,
             runsAtExit: runsAtExit, payload: payload, site: site)
         let entry = _WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer)
-        let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry) }
+        let link = _Link(finalizer)
+        let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, link) }
         if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
         if !due.isEmpty { _ = runDue(due) }
         return finalizer
     }
 
-    /// A new pending finalizer in this processor's shard, with the next
-    /// registration number. (No closure here: capturing the payload would
-    /// copy it.)
+    /// A new pending finalizer for this processor's shard; the shard gives
+    /// it its registration number when it links or enters it. (No closure
+    /// here: capturing the payload would copy it.)
     @inline(__always)
     private func makeFinalizer<Resource>(
         _: Resource.Type, owner: _UnownedOwner, watched: Bool, runsAtExit: Bool,
         payload: consuming _Payload, site: _RegistrationSite
     ) -> (Finalizer<Resource>, Unmanaged<_Shard>) {
         let shardIndex = _currentProcessor() & shardMask
-        let number = sequence.wrappingAdd(1, ordering: .relaxed).newValue
         let shard = shardTable.unmanagedShard(shardIndex)
         let finalizer = Finalizer<Resource>(
-            shard: shard.takeUnretainedValue(), owner: owner, fileID: site.file, sequence: number,
+            shard: shard.takeUnretainedValue(), owner: owner, fileID: site.file, sequence: 0,
             status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
             payload: payload)
         return (finalizer, shard)
@@ -192,14 +193,22 @@ final class _RegistryCore: Sendable {
         // Owners that already died are overdue: run them as a sweep would,
         // whatever their runsAtExit flag.
         var ran = sweep()
-        var horizon: UInt64 = 0
-        var queue: [any _AnyFinalizer] = []  // oldest first; run from the end
+        var horizon = sequence.load(ordering: .acquiring)
+        var queue = pendingFinalizers(newerThan: 0, exitOnly: true)  // oldest first; run from the end
+        // Finalizers registered while shutdown runs go next. Other threads
+        // may still be registering (at exit nothing stops them), so their
+        // newcomers are picked up only up to a budget: a registration storm
+        // cannot keep shutdown from returning.
+        var newcomerBudget = max(Self.shutdownNewcomerMinimum, 2 * queue.count)
         while true {
             let latest = sequence.load(ordering: .acquiring)
-            if latest > horizon {
-                // Finalizers registered since the last look (at first: all)
-                // are newer than everything queued, so they go next.
-                queue.append(contentsOf: pendingFinalizers(newerThan: horizon, exitOnly: true))
+            if latest > horizon && newcomerBudget > 0 {
+                // Numbers are taken under the shard locks, so this finds
+                // every registration up to `latest`; all are newer than
+                // everything queued, so they go next.
+                let newcomers = pendingFinalizers(newerThan: horizon, exitOnly: true)
+                newcomerBudget -= newcomers.count
+                queue.append(contentsOf: newcomers)
                 horizon = latest
             }
             guard let next = queue.popLast() else { break }
@@ -207,6 +216,9 @@ final class _RegistryCore: Sendable {
         }
         return ran
     }
+
+    /// Newcomers a shutdown runs at the least (see `shutdown()`).
+    static let shutdownNewcomerMinimum = 65_536
 
     /// The public registry is gone: run what shutdown runs, and detach the
     /// watched finalizers that no sweep could ever run, dropping the table

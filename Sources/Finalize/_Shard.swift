@@ -88,9 +88,11 @@ final class _Shard: Sendable {
 
     // MARK: - Hosts
 
+    /// Numbers and links a new host finalizer, in one critical section.
     @inline(__always)
     func linkHost(_ node: _Link) {
         withState { state in
+            _FinalizerLinks.node(node)._sequence = core.sequence.wrappingAdd(1, ordering: .relaxed).newValue
             _FinalizerLinks.setPrevious(of: node, to: state.hostTail)
             _FinalizerLinks.setNext(of: node, to: nil)
             if let tail = state.hostTail {
@@ -130,11 +132,13 @@ final class _Shard: Sendable {
 
     // MARK: - Watched
 
-    /// Adds a watched entry; returns the entries an amortized sweep found
-    /// due, to be run by the caller after the lock is released.
-    func appendWatched(_ entry: _WatchedEntry) -> [_WatchedEntry] {
+    /// Numbers and adds a watched entry (`node` is its finalizer); returns
+    /// the entries an amortized sweep found due, to be run by the caller
+    /// after the lock is released.
+    func appendWatched(_ entry: _WatchedEntry, _ node: _Link) -> [_WatchedEntry] {
         liveWatched.wrappingAdd(1, ordering: .relaxed)
         return withState { state in
+            _FinalizerLinks.node(node)._sequence = core.sequence.wrappingAdd(1, ordering: .relaxed).newValue
             state.watched.append(entry)
             var due: [_WatchedEntry] = []
             if state.watched.count >= state.sweepWatchedAt {
@@ -186,26 +190,28 @@ final class _Shard: Sendable {
     /// diagnostics (strong references, taken under the lock).
     func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [any _AnyFinalizer] {
         withState { state in
+            // Both lists are in registration order (numbers are taken under
+            // this lock, entries appended at the end), so walk back from the
+            // newest and stop at the horizon: a rescan during shutdown costs
+            // what was registered since, not the whole shard.
             var result: [any _AnyFinalizer] = []
-            var node = state.hostHead
-            while let current = node {
+            var node = state.hostTail
+            while let current = node, _FinalizerLinks.node(current)._sequence > horizon {
                 // Linked finalizers are alive (see the type's discussion).
                 let finalizer = Unmanaged<AnyObject>.fromOpaque(current.address).takeUnretainedValue()
                     as! any _AnyFinalizer
-                if finalizer._sequence > horizon,
-                    exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow
-                {
+                if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow {
                     result.append(finalizer)
                 }
-                node = _FinalizerLinks.next(of: current)
+                node = _FinalizerLinks.previous(of: current)
             }
-            state.watched.forEach { entry in
+            state.watched.forEachFromNewest { entry in
                 let finalizer = entry.finalizer
-                if finalizer._sequence > horizon,
-                    exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow
-                {
+                guard finalizer._sequence > horizon else { return false }
+                if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow {
                     result.append(finalizer)
                 }
+                return true
             }
             return result
         }

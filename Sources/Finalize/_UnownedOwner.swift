@@ -37,13 +37,6 @@ struct _UnownedOwner: @unchecked Sendable {
         return Unmanaged<AnyObject>.fromOpaque(pointer).takeRetainedValue()
     }
 
-    /// The owner's type, without retaining it (the memory is valid while the
-    /// count is held, even after deinit).
-    var dynamicTypeName: String? {
-        guard let owner = tryLoad() else { return nil }
-        return _typeName(type(of: owner), qualified: false)
-    }
-
     /// Gives the counted reference back.
     func release() { swift_unownedRelease(pointer) }
 
