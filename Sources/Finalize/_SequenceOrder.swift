@@ -30,25 +30,22 @@ func _orderedBySequence<Item>(
     return keys.map { items[$0.index] }
 }
 
-/// Calls `body` on `items` newest registration first, without copying the
-/// list when it is already in registration order (the usual case).
+/// Hands `items` to `body` one by one, newest registration first, moving
+/// each out of the array (no copies, no reference counting). Sorts only when
+/// the list is not already in registration order (the usual case is).
 @inline(__always)
 func _forEachNewestFirst<Item>(
-    _ items: [Item], _ sequence: (Item) -> UInt64, _ body: (Item) -> Void
+    _ items: consuming [Item], _ sequence: (Item) -> UInt64, _ body: (consuming Item) -> Void
 ) {
-    var ascending = true
+    var remaining = items
     var previous: UInt64 = 0
-    for item in items {
-        let key = sequence(item)
+    for index in remaining.indices {
+        let key = sequence(remaining[index])
         if key < previous {
-            ascending = false
+            remaining = _orderedBySequence(remaining, newestFirst: false, sequence)
             break
         }
         previous = key
     }
-    if ascending {
-        for item in items.reversed() { body(item) }
-    } else {
-        for item in _orderedBySequence(items, newestFirst: true, sequence) { body(item) }
-    }
+    while let item = remaining.popLast() { body(item) }
 }

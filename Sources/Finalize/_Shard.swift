@@ -71,11 +71,21 @@ final class _Shard: Sendable {
     /// the data it guards. Atomics are instrumented.)
     @inline(__always)
     private func withState<Result>(_ body: (inout State) -> Result) -> Result {
+        lock()
+        defer { unlock() }
+        return body(&_state)
+    }
+
+    @inline(__always)
+    private func lock() {
         if !lockWord.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
             lockSlow()
         }
-        defer { lockWord.store(0, ordering: .releasing) }
-        return body(&_state)
+    }
+
+    @inline(__always)
+    private func unlock() {
+        lockWord.store(0, ordering: .releasing)
     }
 
     @inline(never)
@@ -135,19 +145,21 @@ final class _Shard: Sendable {
     /// Numbers and adds a watched entry (`node` is its finalizer); returns
     /// the entries an amortized sweep found due, to be run by the caller
     /// after the lock is released.
-    func appendWatched(_ entry: _WatchedEntry, _ node: _Link) -> [_WatchedEntry] {
+    func appendWatched(_ entry: consuming _WatchedEntry, _ node: _Link) -> [_WatchedEntry] {
         liveWatched.wrappingAdd(1, ordering: .relaxed)
-        return withState { state in
-            _FinalizerLinks.node(node)._sequence = core.sequence.wrappingAdd(1, ordering: .relaxed).newValue
-            state.watched.append(entry)
-            var due: [_WatchedEntry] = []
-            if state.watched.count >= state.sweepWatchedAt {
-                collect(&state, into: &due, dueOwners: true, dropDetached: true)
-            }
-            // Sequentially consistent: pairs with the sweeper's idle check.
-            watchedEntries.store(state.watched.count, ordering: .sequentiallyConsistent)
-            return due
+        // Locked by hand rather than through `withState`: a closure would
+        // capture `entry` and so copy it.
+        lock()
+        defer { unlock() }
+        _FinalizerLinks.node(node)._sequence = core.sequence.wrappingAdd(1, ordering: .relaxed).newValue
+        _state.watched.append(entry)
+        var due: [_WatchedEntry] = []
+        if _state.watched.count >= _state.sweepWatchedAt {
+            collect(&_state, into: &due, dueOwners: true, dropDetached: true)
         }
+        // Sequentially consistent: pairs with the sweeper's idle check.
+        watchedEntries.store(_state.watched.count, ordering: .sequentiallyConsistent)
+        return due
     }
 
     /// Removes every watched entry whose owner is dead (and, with
