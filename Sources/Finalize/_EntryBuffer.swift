@@ -81,12 +81,6 @@ struct _EntryBuffer<Entry>: ~Copyable {
         capacity = 0
     }
 
-    /// Calls `body` on each entry, oldest first.
-    func forEach(_ body: (borrowing Entry) -> Void) {
-        guard let base else { return }
-        for index in 0..<count { body(base[index]) }
-    }
-
     /// Calls `body` on each entry, newest first, while it returns true.
     func forEachFromNewest(_ body: (borrowing Entry) -> Bool) {
         guard let base else { return }
