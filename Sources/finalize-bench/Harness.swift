@@ -28,6 +28,15 @@ func measure(operations: Int, _ body: () -> Void) -> Double {
     return Double(now() - start) / Double(operations)
 }
 
+/// Times `body` once, then checks that exactly `cleanups` cleanups ran
+/// during it; returns nanoseconds per operation.
+func measure(operations: Int, cleanups: Int, in workload: String, _ body: () -> Void) -> Double {
+    let start = cleanupCount.load(ordering: .relaxed)
+    let time = measure(operations: operations, body)
+    expectCleanups(cleanups, since: start, in: workload)
+    return time
+}
+
 /// The counter every cleanup in the benchmarks bumps. Bumping a global
 /// captures nothing, so no cleanup allocates a closure context (the peers'
 /// cleanups are module-level functions or static lambdas for the same reason).

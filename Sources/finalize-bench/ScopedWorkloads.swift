@@ -33,14 +33,12 @@ enum ScopedWorkloads {
     /// N scopes, each with one `defer` calling the closure.
     static func plainDefer(_ n: Int) -> Double {
         let body = makeOpaqueCleanup()
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "scoped_plain_defer") {
             for index in 0..<n {
                 defer { body() }
                 scopeWork(index)
             }
         }
-        expectCleanups(n, since: start, in: "scoped_plain_defer")
         return time
     }
 
@@ -55,9 +53,8 @@ enum ScopedWorkloads {
         let body = makeOpaqueCleanup()
         let scopes = max(1, n / entriesPerScope)
         let entries = scopes * entriesPerScope
-        let start = cleanupCount.load(ordering: .relaxed)
         let stack = CleanupStack()
-        let time = measure(operations: entries) {
+        let time = measure(operations: entries, cleanups: entries, in: "scoped_stack_defer_close") {
             for _ in 0..<scopes {
                 for index in 0..<entriesPerScope {
                     stack.defer(body)
@@ -66,7 +63,6 @@ enum ScopedWorkloads {
                 try? stack.close()
             }
         }
-        expectCleanups(entries, since: start, in: "scoped_stack_defer_close")
         return time
     }
 
@@ -74,8 +70,7 @@ enum ScopedWorkloads {
     /// scope costs in all (the stack itself included).
     static func withStackOneEntry(_ n: Int) -> Double {
         let body = makeOpaqueCleanup()
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "scoped_with_stack_one_entry") {
             for index in 0..<n {
                 try? withCleanupStack { stack in
                     stack.defer(body)
@@ -83,7 +78,6 @@ enum ScopedWorkloads {
                 }
             }
         }
-        expectCleanups(n, since: start, in: "scoped_with_stack_one_entry")
         return time
     }
 }

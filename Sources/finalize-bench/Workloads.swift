@@ -47,33 +47,27 @@ final class PlainOwner {}
 /// figure named by its unit).
 enum Workloads {
     static func floor(_ n: Int) -> Double {
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "floor") {
             for _ in 0..<n { _ = makeFloorOwner() }
         }
-        expectCleanups(n, since: start, in: "floor")
         return time
     }
 
     static func floorThreeObjects(_ n: Int) -> Double {
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "floor_three_objects") {
             for _ in 0..<n { _ = makeFloorOwnerWithParts() }
         }
-        expectCleanups(n, since: start, in: "floor_three_objects")
         return time
     }
 
     static func hostRegisterRelease(_ n: Int) -> Double {
         let registry = FinalizerRegistry(sweepInterval: nil)
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "host_register_release") {
             for _ in 0..<n {
                 let owner = makeHostOwner()
                 registry.finalize(owner) { bump() }
             }
         }
-        expectCleanups(n, since: start, in: "host_register_release")
         return time
     }
 
@@ -82,38 +76,32 @@ enum Workloads {
     /// allocated per registration, in the floor's terms one more object.
     static func hostRegisterReleaseCapturing(_ n: Int) -> Double {
         let registry = FinalizerRegistry(sweepInterval: nil)
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "host_register_release_capturing") {
             for index in 0..<n {
                 let owner = makeHostOwner()
                 registry.finalize(owner) { bump(index) }
             }
         }
-        expectCleanups(n, since: start, in: "host_register_release_capturing")
         return time
     }
 
     /// The floor with the same capturing closure.
     static func floorCapturing(_ n: Int) -> Double {
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "floor_capturing") {
             for index in 0..<n { _ = makeFloorOwner { bump(index) } }
         }
-        expectCleanups(n, since: start, in: "floor_capturing")
         return time
     }
 
     static func watchedRegisterReleaseSweep(_ n: Int) -> Double {
         let registry = FinalizerRegistry(sweepInterval: nil)
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "watched_register_release_sweep") {
             for _ in 0..<n {
                 let owner = makePlainOwner()
                 registry.finalize(owner) { bump() }
             }
             registry.sweep()
         }
-        expectCleanups(n, since: start, in: "watched_register_release_sweep")
         return time
     }
 
@@ -122,14 +110,12 @@ enum Workloads {
     static func registerDetach(_ n: Int) -> Double {
         let registry = FinalizerRegistry(sweepInterval: nil)
         let owners = (0..<n).map { _ in makePlainOwner() }
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: 0, in: "register_detach") {
             for owner in owners {
                 let finalizer = registry.finalize(owner) { bump() }
                 _ = finalizer.detach()
             }
         }
-        expectCleanups(0, since: start, in: "register_detach")
         precondition(registry.pendingCount == 0)
         withExtendedLifetime(owners) {}
         return time
@@ -154,11 +140,9 @@ enum Workloads {
         let registry = FinalizerRegistry(sweepInterval: nil)
         let owners = (0..<n).map { _ in makePlainOwner() }
         let finalizers = owners.map { owner in registry.finalize(owner) { bump() } }
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) {
+        let time = measure(operations: n, cleanups: n, in: "run_now") {
             for finalizer in finalizers { _ = try? finalizer.runNow() }
         }
-        expectCleanups(n, since: start, in: "run_now")
         withExtendedLifetime(owners) {}
         return time
     }
@@ -167,9 +151,7 @@ enum Workloads {
         let registry = FinalizerRegistry(sweepInterval: nil)
         let owners = (0..<n).map { _ in makeHostOwner() }
         for owner in owners { registry.finalize(owner) { bump() } }
-        let start = cleanupCount.load(ordering: .relaxed)
-        let time = measure(operations: n) { registry.shutdown() }
-        expectCleanups(n, since: start, in: "shutdown")
+        let time = measure(operations: n, cleanups: n, in: "shutdown") { registry.shutdown() }
         withExtendedLifetime(owners) {}
         return time
     }
