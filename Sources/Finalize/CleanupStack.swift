@@ -36,7 +36,7 @@
 /// - **Errors.** A ``push(fileID:line:_:)`` callback receives the *current* error (the
 ///   body's, or the latest one a cleanup threw, or nil when there is none or
 ///   it was suppressed) and returns `true` to suppress every error pending at
-///   that moment. ``defer(fileID:line:_:)`` entries cannot suppress. After unwinding,
+///   that moment. `defer` entries cannot suppress. After unwinding,
 ///   nothing pending means a normal return, one error is rethrown unchanged,
 ///   and several are thrown together as ``CleanupErrors``, in the order they
 ///   happened.
@@ -102,6 +102,28 @@ public final class CleanupStack {
         _entries.append(.deferred(body, _RegistrationSite(fileID: fileID, line: line)))
     }
 
+    /// Adds a cleanup that cannot throw; otherwise the same as the throwing
+    /// `defer` above, which Swift picks for a closure that may throw.
+    ///
+    /// The cleanup runs once, newest entry first, on the unwinding thread.
+    /// This overload exists for speed: stored as it is, a non-throwing
+    /// closure runs without the conversion thunk that a `() throws -> Void`
+    /// slot would put around it.
+    ///
+    /// ```swift
+    /// let descriptor = open(path, O_RDONLY)
+    /// stack.defer { close(descriptor) }   // non-throwing: this overload
+    /// ```
+    ///
+    /// - Parameter body: the cleanup.
+    @inlinable
+    public func `defer`(
+        fileID: StaticString = #fileID, line: Int = #line,
+        _ body: consuming @escaping () -> Void
+    ) {
+        _entries.append(.plain(body, _RegistrationSite(fileID: fileID, line: line)))
+    }
+
     /// Adds an exit callback that sees the current error and may suppress it:
     /// Python's `ExitStack.push` (an `__exit__` method).
     ///
@@ -133,7 +155,7 @@ public final class CleanupStack {
     ///
     /// If `acquire` throws, nothing is added and its error propagates.
     /// Otherwise `release` runs with the resource when the stack unwinds,
-    /// as a ``defer(fileID:line:_:)`` entry would (it cannot suppress errors).
+    /// as a `defer` entry would (it cannot suppress errors).
     ///
     /// ```swift
     /// let fd = try stack.enter { try openOrThrow("/etc/hosts") } release: { close($0) }
@@ -224,7 +246,7 @@ public final class CleanupStack {
     public func close() throws {
         var unwinder = _CleanupUnwinder(bodyError: nil)
         _unwind(&unwinder)
-        try unwinder.finish()
+        if unwinder.hasPendingErrors { try unwinder.finish() }
     }
 
     /// Runs every entry, newest first, including those added meanwhile.
@@ -234,8 +256,20 @@ public final class CleanupStack {
         guard !_isUnwinding else { return }
         _isUnwinding = true
         defer { _isUnwinding = false }
-        while let entry = _entries.popLast() {
-            unwinder.run(entry)
+        // `defer` entries, the common case, take the raw path (see
+        // `_CleanupEntry`); an entry is off the stack before it runs, so one
+        // it pushes is simply the next one here.
+        while _entries.count > 0 {
+            let raw = _entries.lastRaw
+            if let function = raw.plainFunction {
+                _entries.forgetLast()
+                unwinder.run(raw: raw, plainFunction: function)
+            } else if let function = raw.function {
+                _entries.forgetLast()
+                unwinder.run(raw: raw, function: function)
+            } else {
+                unwinder.run(_entries.popLast().unsafelyUnwrapped)
+            }
         }
         _entries.shrinkIfEmpty()
     }

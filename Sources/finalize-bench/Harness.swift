@@ -89,6 +89,7 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> UInt
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { raw in
             let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+            _ = finalize_bench_pin_thread(-1)  // the main thread may be pinned; this one is free
             context.start.ready.wrappingAdd(1, ordering: .sequentiallyConsistent)
             while !context.start.go.load(ordering: .sequentiallyConsistent) {}
             context.body(context.index)

@@ -8,6 +8,8 @@
 // alike) and reports the median. See Docs/Performance.md for the figures and
 // Benchmarks/peers/ for the same workloads in Python, Java and Node.
 
+import _FinalizeBenchSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -19,6 +21,7 @@ struct Options {
     var runs = 3
     var json = false
     var only: Set<String>? = nil
+    var pin = true
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -26,6 +29,7 @@ struct Options {
         while let argument = iterator.next() {
             switch argument {
             case "--json": options.json = true
+            case "--no-pin": options.pin = false
             case "--n":
                 guard let value = Int(iterator.next() ?? "") else { usage("--n takes a whole number") }
                 options.n = value
@@ -44,7 +48,7 @@ struct Options {
 
 func usage(_ problem: String?) -> Never {
     if let problem { print("finalize-bench: \(problem)") }
-    print("usage: finalize-bench [--json] [--n N] [--runs R] [--only name,name,...]")
+    print("usage: finalize-bench [--json] [--n N] [--runs R] [--only name,name,...] [--no-pin]")
     exit(problem == nil ? 0 : 2)
 }
 
@@ -58,6 +62,9 @@ struct Workload {
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 let n = options.n
+// Single-threaded workloads run on one processor, not migrated mid-run
+// (--no-pin to let the scheduler move them); see finalize_bench_pin_thread.
+if options.pin { _ = finalize_bench_pin_thread(finalize_bench_current_cpu()) }
 
 let workloads: [Workload] = [
     Workload(name: "floor", unit: "ns/op", target: "reference: deinit calling a stored closure") { Workloads.floor($0) },
@@ -154,13 +161,19 @@ if options.json {
     print("{\"runtime\":\"swift\",\"n\":\(n),\"runs\":\(options.runs),\"results\":{\(fields.joined(separator: ","))},\"memory_bytes_per_registration\":{\(memory.joined(separator: ","))},\"targets\":[\(checks)]}")
 } else {
     let floor = runs["floor"].map(medianOf)
+    let plainDefer = runs["scoped_plain_defer"].map(medianOf)
     print("finalize-bench: N = \(n), median of \(options.runs) run(s), release build: \(isReleaseBuild)")
     print("")
-    let header = ["workload", "median", "unit", "x floor", "target"]
+    let header = ["workload", "median", "unit", "ratio", "target"]
     var rows: [[String]] = [header]
     for workload in selected {
         let value = medianOf(runs[workload.name] ?? [0])
-        let ratio = workload.unit == "ns/op" ? floor.map { String(format2(value / $0)) + "x" } ?? "" : ""
+        // Scoped workloads compare with a plain `defer`, the others with the floor.
+        let isScoped = workload.name.hasPrefix("scoped_")
+        let reference = isScoped ? plainDefer : floor
+        let ratio =
+            workload.unit == "ns/op"
+            ? reference.map { String(format2(value / $0)) + (isScoped ? "x defer" : "x floor") } ?? "" : ""
         rows.append([workload.name, format2(value), workload.unit, ratio, workload.target])
     }
     let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }

@@ -8,4 +8,15 @@
 /// measures memory per registration as the difference of two readings.
 size_t finalize_bench_heap_in_use(void);
 
+/// Restricts the calling thread to processor `cpu`, or, for a negative
+/// `cpu`, lets it run on every online processor. Returns 0 on success.
+/// The benchmark pins its main thread so that a single-threaded workload is
+/// not migrated between processors while it is timed (on a small VM that
+/// alone moved figures by half); the threads of the multi-threaded
+/// workloads are let loose again.
+int finalize_bench_pin_thread(int cpu);
+
+/// The processor the calling thread is running on, or -1.
+int finalize_bench_current_cpu(void);
+
 #endif

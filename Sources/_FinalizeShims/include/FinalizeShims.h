@@ -20,6 +20,42 @@ extern bool swift_isDeallocating(void *_Nonnull object);
 extern void *_Nullable swift_tryRetain(void *_Nonnull object);
 extern void swift_release(void *_Nullable object);
 
+// The calling convention of a Swift closure of type `() throws -> Void`: a
+// thick function value is two words, the entry point and a context object
+// (NULL when the closure captures nothing); the entry point takes the
+// context in the `swiftself` register and reports a thrown error in the
+// `swifterror` register (Swift's ABI: docs/ABI/CallingConvention.rst; the
+// Swift runtime declares its own Swift-convention entry points this way).
+//
+// `_finalize_call_cleanup` calls such a closure given its two words and
+// returns the error it threw (+1, release with swift_errorRelease after
+// taking it over) or NULL. It exists so that a cleanup stack can run a
+// closure it owns without the retain and release that Swift emits around
+// every call through a stored closure; Finalize's CleanupStack owns the
+// context reference and releases it itself.
+typedef void (*_finalize_cleanup_entry)(
+    void *_Nullable __attribute__((swift_context)) context,
+    void *_Nullable *_Nonnull __attribute__((swift_error_result)) error) __attribute__((swiftcall));
+
+static inline __attribute__((always_inline)) void *_Nullable
+_finalize_call_cleanup(const void *_Nonnull function, void *_Nullable context) {
+    void *error = 0;
+    ((_finalize_cleanup_entry)function)(context, &error);
+    return error;
+}
+
+// The same for a closure of type `() -> Void`, which has no error register.
+typedef void (*_finalize_plain_cleanup_entry)(
+    void *_Nullable __attribute__((swift_context)) context) __attribute__((swiftcall));
+
+static inline __attribute__((always_inline)) void
+_finalize_call_plain_cleanup(const void *_Nonnull function, void *_Nullable context) {
+    ((_finalize_plain_cleanup_entry)function)(context);
+}
+
+// Releases an error box that `_finalize_call_cleanup` returned.
+extern void swift_errorRelease(void *_Nullable error);
+
 #if defined(__linux__)
 // glibc and musl export it; the header declares it only under _GNU_SOURCE.
 // Used to pick a registry shard near the calling thread.
