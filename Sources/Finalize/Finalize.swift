@@ -29,7 +29,7 @@ public func finalize<Owner: FinalizerHost>(
     fileID: StaticString = #fileID, line: Int = #line,
     _ cleanup: consuming @escaping @Sendable () throws -> Void
 ) -> Finalizer<Void> {
-    FinalizerRegistry.shared.finalize(owner, runsAtExit: runsAtExit, fileID: fileID, line: line, cleanup)
+    FinalizerRegistry.shared.finalize(owner, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
 }
 
 /// Registers `cleanup` to run once when `owner` dies, in the shared registry.
@@ -57,7 +57,7 @@ public func finalize(
     fileID: StaticString = #fileID, line: Int = #line,
     _ cleanup: consuming @escaping @Sendable () throws -> Void
 ) -> Finalizer<Void> {
-    FinalizerRegistry.shared.finalize(owner, runsAtExit: runsAtExit, fileID: fileID, line: line, cleanup)
+    FinalizerRegistry.shared.finalize(owner, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
 }
 
 /// Registers `cleanup` to run once with `resource` when the host `owner`
@@ -76,7 +76,7 @@ public func finalize<Owner: FinalizerHost, Resource: Sendable>(
     _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
 ) -> Finalizer<Resource> {
     FinalizerRegistry.shared.finalize(
-        owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, cleanup)
+        owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
 }
 
 /// Registers `cleanup` to run once with `resource` when `owner` dies, in the
@@ -89,5 +89,5 @@ public func finalize<Resource: Sendable>(
     _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
 ) -> Finalizer<Resource> {
     FinalizerRegistry.shared.finalize(
-        owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, cleanup)
+        owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
 }

@@ -1,27 +1,33 @@
-/// The type-erased face of a finalizer, as the registry tables and bags see it.
-protocol _AnyFinalizer: AnyObject, Sendable {
-    var _sequence: UInt64 { get }
-    /// Pending right now (a snapshot).
-    var _isPendingNow: Bool { get }
-    /// Pending with runsAtExit set (a snapshot).
-    var _isPendingAtExit: Bool { get }
-    /// Claims and runs the cleanup for `trigger`; a thrown error goes to the
-    /// registry's failure handler. True if this call ran it.
-    func _fire(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> Bool
-    /// A diagnostic snapshot, or nil if no longer pending.
-    func _info() -> FinalizerInfo?
-    /// Detaches without handing anything back (the registry is going away).
-    func _abandon()
-}
+/// A finalizer as the registry tables and bags hold it, whatever its
+/// `Resource`: the `Finalizer<Void>` view of it.
+///
+/// No stored property of `Finalizer` depends on `Resource` (see its layout
+/// note), and nothing the registry does with a finalizer (number it, claim
+/// it, run it, report it, detach it) touches a `Resource`: `_Payload` runs a
+/// holding cleanup through its own box. So a `Finalizer<R>` is held and used
+/// as a `Finalizer<Void>`: one word, no existential, no witness-table call.
+/// Releasing it through this view deinitializes the real object (its own
+/// class metadata does that). `Finalizer<R>._erased` makes the view.
+typealias _AnyFinalizer = Finalizer<Void>
 
-extension Finalizer: _AnyFinalizer {
+extension Finalizer {
+    /// This finalizer seen as `_AnyFinalizer` (the same object).
+    @inline(__always)
+    var _erased: _AnyFinalizer {
+        Unmanaged<_AnyFinalizer>.fromOpaque(Unmanaged.passUnretained(self).toOpaque()).takeUnretainedValue()
+    }
+
+    /// Pending right now (a snapshot).
     var _isPendingNow: Bool { isAlive }
 
+    /// Pending with runsAtExit set (a snapshot).
     var _isPendingAtExit: Bool {
         let word = _StatusWord(raw: _status.load(ordering: .relaxed))
         return word.isPending && word.runsAtExit
     }
 
+    /// Claims and runs the cleanup for `trigger`; a thrown error goes to the
+    /// registry's failure handler. True if this call ran it.
     func _fire(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> Bool {
         guard let payload = _claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
         do {
@@ -33,6 +39,7 @@ extension Finalizer: _AnyFinalizer {
         return true
     }
 
+    /// A diagnostic snapshot, or nil if no longer pending.
     func _info() -> FinalizerInfo? {
         guard _acquireBusy() else { return nil }
         let word = _StatusWord(raw: _status.load(ordering: .relaxed))
@@ -50,6 +57,7 @@ extension Finalizer: _AnyFinalizer {
             fileID: _site.fileID, line: _site.line, ownerType: typeName, runsAtExit: word.runsAtExit)
     }
 
+    /// Detaches without handing anything back (the registry is going away).
     func _abandon() {
         guard _acquireBusy() else { return }
         var current = _status.load(ordering: .relaxed)

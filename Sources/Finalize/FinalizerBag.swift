@@ -35,9 +35,9 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     let _firstState = Atomic<Int>(0)
     /// Written once, by the thread that moved `_firstState` from 0 to 1;
     /// afterwards replaced only under `_restLock` (when its finalizer is dead).
-    @exclusivity(unchecked) nonisolated(unsafe) var _first: (any _AnyFinalizer)?
+    @exclusivity(unchecked) nonisolated(unsafe) var _first: _AnyFinalizer?
     /// Further finalizers; guarded by `_restLock`.
-    @exclusivity(unchecked) nonisolated(unsafe) var _rest: [any _AnyFinalizer] = []
+    @exclusivity(unchecked) nonisolated(unsafe) var _rest: [_AnyFinalizer] = []
     @exclusivity(unchecked) nonisolated(unsafe) var _compactAt = 16
     /// A one-byte spin lock for the slow path (a second finalizer on one
     /// owner, registered from two threads at the same instant, is the only
@@ -61,7 +61,7 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     }
 
     @inline(__always)
-    func _append(_ finalizer: consuming any _AnyFinalizer) {
+    func _append(_ finalizer: consuming _AnyFinalizer) {
         if _firstState.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
             _first = consume finalizer
             _firstState.store(2, ordering: .releasing)
@@ -74,7 +74,7 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     /// finalizer is dead, and drops dead entries in amortized compactions,
     /// so an owner that registers and detaches in a loop keeps a bounded bag.
     @inline(never)
-    func _appendSlow(_ finalizer: any _AnyFinalizer) {
+    func _appendSlow(_ finalizer: _AnyFinalizer) {
         _withRestLock {
             if _waitForFirst(), let first = _first, !first._isPendingNow {
                 _first = finalizer

@@ -123,7 +123,7 @@ public final class FinalizerRegistry: Sendable {
         // property in the caller, borrowed: no retain, no release.
         _core._registerHost(
             owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
-            cleanup: cleanup, site: _RegistrationSite(fileID: fileID, line: line))
+            cleanup: consume cleanup, site: _RegistrationSite(fileID: fileID, line: line))
     }
 
     /// Registers `cleanup` to run once when `owner` dies, or earlier by
@@ -148,7 +148,7 @@ public final class FinalizerRegistry: Sendable {
     ) -> Finalizer<Void> {
         _core.register(
             owner: owner, runsAtExit: runsAtExit,
-            payload: .plain(cleanup), site: _RegistrationSite(fileID: fileID, line: line))
+            payload: .plain(consume cleanup), site: _RegistrationSite(fileID: fileID, line: line))
     }
 
     /// Registers `cleanup` to run once with `resource` when `owner` dies, or
@@ -170,7 +170,7 @@ public final class FinalizerRegistry: Sendable {
     ) -> Finalizer<Resource> {
         _core.registerHost(
             owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
-            payload: .holding(_ResourceBox(resource, cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
+            payload: .holding(_ResourceBox(resource, consume cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
     }
 
     /// Registers `cleanup` to run once with `resource` when `owner` dies
@@ -185,7 +185,7 @@ public final class FinalizerRegistry: Sendable {
     ) -> Finalizer<Resource> {
         _core.register(
             owner: owner, runsAtExit: runsAtExit,
-            payload: .holding(_ResourceBox(resource, cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
+            payload: .holding(_ResourceBox(resource, consume cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
     }
 
     // MARK: - Running

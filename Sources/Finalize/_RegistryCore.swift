@@ -63,7 +63,7 @@ final class _RegistryCore: Sendable {
         owner: AnyObject, bag: FinalizerBag, runsAtExit: Bool,
         cleanup: consuming @escaping @Sendable () throws -> Void, site: _RegistrationSite
     ) -> Finalizer<Void> {
-        registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: .plain(cleanup), site: site)
+        registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: .plain(consume cleanup), site: site)
     }
 
     /// Registers on a host owner: the finalizer goes to the owner's bag and
@@ -74,14 +74,14 @@ final class _RegistryCore: Sendable {
         payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         if _UnownedOwner.isDeallocating(owner) {
-            return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: payload, site: site)
+            return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
         }
         let (finalizer, shard) = makeFinalizer(
             Resource.self, owner: _UnownedOwner(counting: owner), watched: false,
-            runsAtExit: runsAtExit, payload: payload, site: site)
+            runsAtExit: runsAtExit, payload: consume payload, site: site)
         let link = _Link(finalizer)
         shard._withUnsafeGuaranteedRef { $0.linkHost(link) }
-        bag._append(finalizer)
+        bag._append(finalizer._erased)
         return finalizer
     }
 
@@ -92,16 +92,16 @@ final class _RegistryCore: Sendable {
         owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         if let bag = _HostTypeCache.bag(of: owner) {
-            return registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: payload, site: site)
+            return registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: consume payload, site: site)
         }
         if _UnownedOwner.isDeallocating(owner) {
-            return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: payload, site: site)
+            return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
         }
         // The watched entry, not the finalizer, holds the owner's count.
         let (finalizer, shard) = makeFinalizer(
             Resource.self, owner: _UnownedOwner(uncounted: owner), watched: true,
-            runsAtExit: runsAtExit, payload: payload, site: site)
-        let entry = _WatchedEntry(owner: _UnownedOwner(counting: owner), finalizer: finalizer)
+            runsAtExit: runsAtExit, payload: consume payload, site: site)
+        let entry = _WatchedEntry(counting: owner, finalizer: finalizer._erased)
         let link = _Link(finalizer)
         let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, link) }
         if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
@@ -122,7 +122,7 @@ final class _RegistryCore: Sendable {
         let finalizer = Finalizer<Resource>(
             shard: shard.takeUnretainedValue(), owner: owner, fileID: site.file, sequence: 0,
             status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
-            payload: payload)
+            payload: consume payload)
         return (finalizer, shard)
     }
 
@@ -130,7 +130,7 @@ final class _RegistryCore: Sendable {
     /// now (as its death would) and hand back a dead finalizer.
     @inline(never)
     private func runOnDeallocatingOwner<Resource>(
-        owner: AnyObject, runsAtExit: Bool, payload: _Payload, site: _RegistrationSite
+        owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         let finalizer = Finalizer<Resource>(
             shard: shardTable.withShard(0) { $0 }, owner: _UnownedOwner(uncounted: owner),
@@ -160,8 +160,8 @@ final class _RegistryCore: Sendable {
         shards.contains { $0.watchedEntries.load(ordering: .sequentiallyConsistent) > 0 }
     }
 
-    func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [any _AnyFinalizer] {
-        var result: [any _AnyFinalizer] = []
+    func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [_AnyFinalizer] {
+        var result: [_AnyFinalizer] = []
         for shard in shards {
             result.append(contentsOf: shard.pendingFinalizers(newerThan: horizon, exitOnly: exitOnly))
         }
@@ -182,9 +182,9 @@ final class _RegistryCore: Sendable {
     /// back the entries' unowned counts.
     func runDue(_ due: [_WatchedEntry]) -> Int {
         var ran = 0
-        _forEachNewestFirst(due, { $0.finalizer._sequence }) { entry in
-            if entry.finalizer._fire(.sweep, requiringExitFlag: false) { ran += 1 }
-            entry.owner.release()
+        _forEachNewestFirst(due, { $0.sequence }) { entry in
+            if entry.withFinalizer({ $0._fire(.sweep, requiringExitFlag: false) }) { ran += 1 }
+            entry.release()
         }
         return ran
     }
@@ -230,11 +230,11 @@ final class _RegistryCore: Sendable {
         for shard in shards {
             for entry in shard.removeAllWatched() {
                 if entry.owner.isDeallocating {
-                    _ = entry.finalizer._fire(.sweep, requiringExitFlag: false)
+                    _ = entry.withFinalizer { $0._fire(.sweep, requiringExitFlag: false) }
                 } else {
-                    entry.finalizer._abandon()
+                    entry.withFinalizer { $0._abandon() }
                 }
-                entry.owner.release()
+                entry.release()
             }
         }
     }

@@ -3,9 +3,40 @@ import Synchronization
 /// A watched owner in a shard's table: the entry holds the owner's unowned
 /// count, so a sweep may test the owner for as long as the entry exists, and
 /// it holds the finalizer strongly (nothing else does).
-struct _WatchedEntry: Sendable {
+///
+/// Both references are counted by hand, so an entry is two plain words that
+/// the table, sweeps and sorts copy and move without touching a reference
+/// count. Whoever takes an entry out of its table for good gives both back
+/// with `release()`, exactly once.
+struct _WatchedEntry: @unchecked Sendable {
     let owner: _UnownedOwner
-    let finalizer: any _AnyFinalizer
+    private let _finalizer: Unmanaged<_AnyFinalizer>
+
+    /// Takes the owner's unowned count and a strong reference to `finalizer`.
+    @inline(__always)
+    init(counting owner: AnyObject, finalizer: _AnyFinalizer) {
+        self.owner = _UnownedOwner(counting: owner)
+        _finalizer = .passRetained(finalizer)
+    }
+
+    /// Runs `body` on the finalizer, borrowing the entry's own reference.
+    @inline(__always)
+    func withFinalizer<Result>(_ body: (_AnyFinalizer) -> Result) -> Result {
+        _finalizer._withUnsafeGuaranteedRef(body)
+    }
+
+    /// The finalizer's registration number.
+    @inline(__always)
+    var sequence: UInt64 {
+        withFinalizer { $0._sequence }
+    }
+
+    /// Gives back the owner's unowned count and the finalizer reference.
+    @inline(__always)
+    func release() {
+        owner.release()
+        _finalizer.release()
+    }
 }
 
 /// One slice of a registry's bookkeeping, with its own lock.
@@ -102,7 +133,7 @@ final class _Shard: Sendable {
     @inline(__always)
     func linkHost(_ node: _Link) {
         withState { state in
-            _FinalizerLinks.node(node)._sequence = core.sequence.wrappingAdd(1, ordering: .relaxed).newValue
+            _FinalizerLinks.setSequence(of: node, to: core.sequence.wrappingAdd(1, ordering: .relaxed).newValue)
             _FinalizerLinks.setPrevious(of: node, to: state.hostTail)
             _FinalizerLinks.setNext(of: node, to: nil)
             if let tail = state.hostTail {
@@ -151,7 +182,7 @@ final class _Shard: Sendable {
         // capture `entry` and so copy it.
         lock()
         defer { unlock() }
-        _FinalizerLinks.node(node)._sequence = core.sequence.wrappingAdd(1, ordering: .relaxed).newValue
+        _FinalizerLinks.setSequence(of: node, to: core.sequence.wrappingAdd(1, ordering: .relaxed).newValue)
         _state.watched.append(entry)
         var due: [_WatchedEntry] = []
         if _state.watched.count >= _state.sweepWatchedAt {
@@ -200,30 +231,30 @@ final class _Shard: Sendable {
 
     /// The pending finalizers registered after `horizon`, for shutdown and
     /// diagnostics (strong references, taken under the lock).
-    func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [any _AnyFinalizer] {
+    func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [_AnyFinalizer] {
         withState { state in
             // Both lists are in registration order (numbers are taken under
             // this lock, entries appended at the end), so walk back from the
             // newest and stop at the horizon: a rescan during shutdown costs
             // what was registered since, not the whole shard.
-            var result: [any _AnyFinalizer] = []
+            var result: [_AnyFinalizer] = []
             var node = state.hostTail
-            while let current = node, _FinalizerLinks.node(current)._sequence > horizon {
+            while let current = node, _FinalizerLinks.sequence(of: current) > horizon {
                 // Linked finalizers are alive (see the type's discussion).
-                let finalizer = Unmanaged<AnyObject>.fromOpaque(current.address).takeUnretainedValue()
-                    as! any _AnyFinalizer
+                let finalizer = Unmanaged<_AnyFinalizer>.fromOpaque(current.address).takeUnretainedValue()
                 if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow {
                     result.append(finalizer)
                 }
                 node = _FinalizerLinks.previous(of: current)
             }
             state.watched.forEachFromNewest { entry in
-                let finalizer = entry.finalizer
-                guard finalizer._sequence > horizon else { return false }
-                if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow {
-                    result.append(finalizer)
+                entry.withFinalizer { finalizer in
+                    guard finalizer._sequence > horizon else { return false }
+                    if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow {
+                        result.append(finalizer)
+                    }
+                    return true
                 }
-                return true
             }
             return result
         }
@@ -246,15 +277,16 @@ final class _Shard: Sendable {
         _ state: inout State, into due: inout [_WatchedEntry], dueOwners: Bool, dropDetached: Bool
     ) {
         state.watched.removeAll { entry in
-            !(dueOwners && entry.owner.isDeallocating) && !(dropDetached && !entry.finalizer._isPendingNow)
+            !(dueOwners && entry.owner.isDeallocating)
+                && !(dropDetached && !entry.withFinalizer { $0._isPendingNow })
         } removed: { entry in
             // Asking again is sound: an owner never stops deallocating.
             if dueOwners && entry.owner.isDeallocating {
                 // The claim must come before the unowned count goes:
-                // `runDue` releases it after firing the finalizer.
+                // `runDue` releases the entry after firing the finalizer.
                 due.append(entry)
             } else {
-                entry.owner.release()
+                entry.release()
             }
         }
         if dropDetached {
@@ -281,28 +313,41 @@ struct _Link: @unchecked Sendable, Equatable {
 /// through `Finalizer<Void>`, the canonical one, which lets one list hold
 /// finalizers of any resource type without boxing or reference counting.
 enum _FinalizerLinks {
+    /// Runs `body` on the finalizer behind `link` without a retain and
+    /// release around it (a link is only followed under the shard lock,
+    /// while its finalizer is linked and so alive).
     @inline(__always)
-    static func node(_ link: _Link) -> Finalizer<Void> {
-        Unmanaged<Finalizer<Void>>.fromOpaque(link.address).takeUnretainedValue()
+    static func withNode<Result>(_ link: _Link, _ body: (Finalizer<Void>) -> Result) -> Result {
+        Unmanaged<Finalizer<Void>>.fromOpaque(link.address)._withUnsafeGuaranteedRef(body)
+    }
+
+    @inline(__always)
+    static func sequence(of link: _Link) -> UInt64 {
+        withNode(link) { $0._sequence }
+    }
+
+    @inline(__always)
+    static func setSequence(of link: _Link, to sequence: UInt64) {
+        withNode(link) { $0._sequence = sequence }
     }
 
     @inline(__always)
     static func next(of link: _Link) -> _Link? {
-        node(link)._next
+        withNode(link) { $0._next }
     }
 
     @inline(__always)
     static func previous(of link: _Link) -> _Link? {
-        node(link)._previous
+        withNode(link) { $0._previous }
     }
 
     @inline(__always)
     static func setNext(of link: _Link, to next: _Link?) {
-        node(link)._next = next
+        withNode(link) { $0._next = next }
     }
 
     @inline(__always)
     static func setPrevious(of link: _Link, to previous: _Link?) {
-        node(link)._previous = previous
+        withNode(link) { $0._previous = previous }
     }
 }
