@@ -22,3 +22,9 @@ int finalize_bench_current_cpu(void) { return sched_getcpu(); }
 int finalize_bench_pin_thread(int cpu) { (void)cpu; return -1; }
 int finalize_bench_current_cpu(void) { return -1; }
 #endif
+
+static __thread long finalize_bench_thread_cleanups;
+
+void finalize_bench_thread_bump(void) { finalize_bench_thread_cleanups++; }
+
+long finalize_bench_thread_count(void) { return finalize_bench_thread_cleanups; }

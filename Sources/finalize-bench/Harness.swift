@@ -89,7 +89,9 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> UInt
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { raw in
             let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
-            _ = finalize_bench_pin_thread(-1)  // the main thread may be pinned; this one is free
+            // One processor per thread (the main thread may be pinned; the
+            // scheduler would sometimes stack two workers on one processor).
+            _ = finalize_bench_pin_thread(CInt(context.index % Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
             context.start.ready.wrappingAdd(1, ordering: .sequentiallyConsistent)
             while !context.start.go.load(ordering: .sequentiallyConsistent) {}
             context.body(context.index)

@@ -1,3 +1,4 @@
+import _FinalizeBenchSupport
 import Finalize
 import Synchronization
 
@@ -194,14 +195,19 @@ enum Workloads {
 
     /// N host register + release on each of `threads` threads at once, on
     /// one registry; ns per operation of wall time (total work / wall).
+    /// Each thread counts its cleanups in a counter of its own (a host
+    /// owner's cleanup runs on the releasing thread), so the threads share
+    /// nothing but the registry.
     static func threadedHostRegisterRelease(_ n: Int, threads: Int) -> Double {
         let registry = FinalizerRegistry(sweepInterval: nil)
         let start = cleanupCount.load(ordering: .relaxed)
         let wall = runThreads(threads) { _ in
+            let before = finalize_bench_thread_count()
             for _ in 0..<n {
                 let owner = makeHostOwner()
-                registry.finalize(owner) { bump() }
+                registry.finalize(owner) { finalize_bench_thread_bump() }
             }
+            cleanupCount.wrappingAdd(finalize_bench_thread_count() - before, ordering: .relaxed)
         }
         expectCleanups(n * threads, since: start, in: "threads\(threads)_host_register_release")
         return Double(wall) / Double(n * threads)

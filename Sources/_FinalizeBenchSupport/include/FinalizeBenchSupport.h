@@ -19,4 +19,11 @@ int finalize_bench_pin_thread(int cpu);
 /// The processor the calling thread is running on, or -1.
 int finalize_bench_current_cpu(void);
 
+/// Counts one cleanup in a counter of the calling thread's own: the
+/// multi-threaded workloads use it so that their threads do not contend
+/// for one counter's cache line (which would measure the counter, not the
+/// registry). `finalize_bench_thread_count` reads the calling thread's count.
+void finalize_bench_thread_bump(void);
+long finalize_bench_thread_count(void);
+
 #endif
