@@ -106,9 +106,12 @@ public final class CleanupStack {
     /// `defer` above, which Swift picks for a closure that may throw.
     ///
     /// The cleanup runs once, newest entry first, on the unwinding thread.
-    /// This overload exists for speed: stored as it is, a non-throwing
-    /// closure runs without the conversion thunk that a `() throws -> Void`
-    /// slot would put around it.
+    /// This overload exists for speed. A closure literal written where a
+    /// `() throws -> Void` is expected is compiled with the throwing calling
+    /// convention even if it cannot throw, and must then keep the error
+    /// register across every call it makes (a stack frame around each
+    /// call); written where a `() -> Void` is expected, the same literal
+    /// compiles to a plain tail call.
     ///
     /// ```swift
     /// let descriptor = open(path, O_RDONLY)

@@ -8,6 +8,12 @@
 /// as a `Finalizer<Void>`: one word, no existential, no witness-table call.
 /// Releasing it through this view deinitializes the real object (its own
 /// class metadata does that). `Finalizer<R>._erased` makes the view.
+///
+/// Never call `detach()`, `peek()` or anything that reads the resource
+/// (`_Payload.resource(as:)`) through this view: for a `holding:` finalizer
+/// it would reinterpret a `_ResourceBox<R>` as a `_ResourceBox<Void>`. Only
+/// the members of the extension below, which never touch a resource, are
+/// meant for it.
 typealias _AnyFinalizer = Finalizer<Void>
 
 extension Finalizer {

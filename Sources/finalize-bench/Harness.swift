@@ -82,6 +82,12 @@ private final class ThreadContext {
 /// Runs `body(index)` on `count` new threads released together; returns the
 /// wall time in nanoseconds from the release to the last thread's finish.
 func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> UInt64 {
+    // The main thread may be pinned to one processor, which a worker needs;
+    // let it (and the threads it creates, which inherit its affinity) run
+    // anywhere until the workers are done, then pin it again.
+    let mainProcessor = finalize_bench_current_cpu()
+    let wasPinned = options.pin && finalize_bench_allowed_cpu_count() > 1 && finalize_bench_pin_thread(-1) == 0
+    defer { if wasPinned { _ = finalize_bench_pin_thread(mainProcessor) } }
     let start = StartLine()
     var threads: [pthread_t] = []
     for index in 0..<count {
@@ -89,9 +95,9 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> UInt
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { raw in
             let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
-            // One processor per thread (the main thread may be pinned; the
-            // scheduler would sometimes stack two workers on one processor).
-            _ = finalize_bench_pin_thread(CInt(context.index % Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+            // One processor per thread: the scheduler would sometimes stack
+            // two workers on one processor.
+            _ = finalize_bench_pin_worker(CInt(context.index))
             context.start.ready.wrappingAdd(1, ordering: .sequentiallyConsistent)
             while !context.start.go.load(ordering: .sequentiallyConsistent) {}
             context.body(context.index)

@@ -64,6 +64,7 @@ let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
 let n = options.n
 // Single-threaded workloads run on one processor, not migrated mid-run
 // (--no-pin to let the scheduler move them); see finalize_bench_pin_thread.
+finalize_bench_save_affinity()
 if options.pin { _ = finalize_bench_pin_thread(finalize_bench_current_cpu()) }
 
 let workloads: [Workload] = [

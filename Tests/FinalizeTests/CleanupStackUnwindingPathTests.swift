@@ -1,4 +1,5 @@
 import Testing
+import _FinalizeShims
 
 @testable import Finalize
 
@@ -39,6 +40,38 @@ struct CleanupStackUnwindingPathTests {
         #expect(buffer.lastRaw.function == nil)
         #expect(buffer.lastRaw.plainFunction == nil)
         #expect(buffer.lastRaw.exitFunction != nil)
+    }
+
+    @Test func rawReadingFindsTheContextOfACapturingClosure() {
+        let tracker = LifetimeTracker()
+        do {
+            var buffer = _EntryBuffer<_CleanupEntry>()
+            let site = _RegistrationSite(fileID: #fileID, line: 9)
+            let captured = tracker.instance(1)
+            buffer.append(.deferred({ _ = captured }, site))
+            #expect(buffer.lastRaw.context != nil)
+            #expect(buffer.lastRaw.plainContext == nil)
+            buffer.append(.plain({ _ = captured }, site))
+            #expect(buffer.lastRaw.context == nil)
+            #expect(buffer.lastRaw.plainContext != nil)
+            buffer.append(.exit({ _ in captured.payload > 0 }, site))
+            #expect(buffer.lastRaw.exitContext != nil)
+            buffer.append(.plain({}, site))
+            #expect(buffer.lastRaw.plainContext == nil)
+            // Taking the capturing plain entry out raw makes its context
+            // word ours: the stack's unwinding calls it, then releases it.
+            buffer.forgetLast()  // the non-capturing one: nothing to give back
+            buffer.forgetLast()  // the exit entry, given back by hand below
+            let exit = UnsafeRawPointer(buffer.base.unsafelyUnwrapped + 2).load(as: _RawCleanupEntry.self)
+            swift_release(exit.exitContext)
+            let unwinder = _CleanupUnwinder(bodyError: nil)
+            let raw = buffer.lastRaw
+            buffer.forgetLast()
+            unwinder.run(raw: raw, plainFunction: raw.plainFunction.unsafelyUnwrapped)
+            #expect(tracker.instances == 1)  // still captured by the `defer` entry
+        }
+        // The buffer's own deinit released the last entry.
+        #expect(tracker.instances == 0)
     }
 
     @Test func allThreeKindsRunNewestFirstOnOneStack() throws {
@@ -103,7 +136,7 @@ struct CleanupStackUnwindingPathTests {
         #expect(tracker.instances == 0)
     }
 
-    @Test func nonCapturingClosuresRunOnTheFastPath() throws {
+    @Test func manyNonCapturingEntriesAllRun() throws {
         let stack = CleanupStack()
         for _ in 0..<1_000 { stack.defer(bumpGlobalUnwindingCounter) }
         let before = unwindingCounter.value
