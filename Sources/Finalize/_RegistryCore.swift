@@ -21,13 +21,16 @@ final class _RegistryCore: Sendable {
     let shardTable: _ShardTable
     let shardMask: Int
     /// The last registration's sequence number (newest-first order). Taken
-    /// under the registering shard's lock; see `Finalizer._sequence`.
-    let sequence = Atomic<UInt64>(0)
+    /// under the registering shard's lock; see `Finalizer._sequence`. On a
+    /// cache line of its own: every registration writes it, and the fields
+    /// around it are read by every registration.
+    let sequence = _LineAtomic()
     let onFailure: @Sendable (FinalizerFailure) -> Void
     let signal = _SweepSignal()
 
     deinit {
         shardTable.deallocate()
+        sequence.deallocate()
     }
 
     /// Creates a core and its shards; the caller keeps the shards alive.
@@ -193,7 +196,7 @@ final class _RegistryCore: Sendable {
         // Owners that already died are overdue: run them as a sweep would,
         // whatever their runsAtExit flag.
         var ran = sweep()
-        var horizon = sequence.load(ordering: .acquiring)
+        var horizon = sequence.current()
         var queue = pendingFinalizers(newerThan: 0, exitOnly: true)  // oldest first; run from the end
         // Finalizers registered while shutdown runs go next. Other threads
         // may still be registering (at exit nothing stops them), so their
@@ -201,7 +204,7 @@ final class _RegistryCore: Sendable {
         // cannot keep shutdown from returning.
         var newcomerBudget = max(Self.shutdownNewcomerMinimum, 2 * queue.count)
         while true {
-            let latest = sequence.load(ordering: .acquiring)
+            let latest = sequence.current()
             if latest > horizon && newcomerBudget > 0 {
                 // Numbers are taken under the shard locks, so this finds
                 // every registration up to `latest`; all are newer than
@@ -249,7 +252,12 @@ struct _ShardTable: @unchecked Sendable {
 
     init(count: Int) {
         self.count = count
-        base = .allocate(capacity: count)
+        // Read by every registration: cache-line aligned and padded, so no
+        // other allocation (a shard's lock, say) shares its line.
+        base = UnsafeMutableRawPointer.allocate(
+            byteCount: max(count * MemoryLayout<Unmanaged<_Shard>>.stride, _cacheLineSize),
+            alignment: _cacheLineSize
+        ).bindMemory(to: Unmanaged<_Shard>.self, capacity: count)
     }
 
     /// Fills slot `index`, once, before the core is shared.
@@ -273,3 +281,38 @@ struct _ShardTable: @unchecked Sendable {
         base.deallocate()
     }
 }
+
+/// The registration counter, alone on its cache line (and the next one: some
+/// processors fetch lines in pairs), allocated once per registry.
+struct _LineAtomic: @unchecked Sendable {
+    private let pointer: UnsafeMutablePointer<Atomic<UInt64>>
+
+    init() {
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: 2 * _cacheLineSize, alignment: 2 * _cacheLineSize)
+            .bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+        pointer.initialize(to: Atomic(0))
+    }
+
+    /// Adds one (relaxed: the callers order it with the shard lock) and
+    /// returns the new value.
+    @inline(__always)
+    func next() -> UInt64 {
+        pointer.pointee.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// The latest value handed out, with acquiring order.
+    @inline(__always)
+    func current() -> UInt64 {
+        pointer.pointee.load(ordering: .acquiring)
+    }
+
+    /// Frees the counter (the owning core is being deinitialized).
+    func deallocate() {
+        pointer.deinitialize(count: 1)
+        pointer.deallocate()
+    }
+}
+
+/// The cache line size assumed for padding (64 bytes on the x86_64 and
+/// arm64 processors Finalize targets).
+let _cacheLineSize = 64

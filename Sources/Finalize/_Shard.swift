@@ -133,7 +133,7 @@ final class _Shard: Sendable {
     @inline(__always)
     func linkHost(_ node: _Link) {
         withState { state in
-            _FinalizerLinks.setSequence(of: node, to: core.sequence.wrappingAdd(1, ordering: .relaxed).newValue)
+            _FinalizerLinks.setSequence(of: node, to: core.sequence.next())
             _FinalizerLinks.setPrevious(of: node, to: state.hostTail)
             _FinalizerLinks.setNext(of: node, to: nil)
             if let tail = state.hostTail {
@@ -182,7 +182,7 @@ final class _Shard: Sendable {
         // capture `entry` and so copy it.
         lock()
         defer { unlock() }
-        _FinalizerLinks.setSequence(of: node, to: core.sequence.wrappingAdd(1, ordering: .relaxed).newValue)
+        _FinalizerLinks.setSequence(of: node, to: core.sequence.next())
         _state.watched.append(entry)
         var due: [_WatchedEntry] = []
         if _state.watched.count >= _state.sweepWatchedAt {
