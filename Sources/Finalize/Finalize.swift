@@ -64,7 +64,10 @@ public func finalize(
 /// dies (inside its last release), in the shared registry.
 ///
 /// `resource` is what the cleanup frees, so the closure need not capture the
-/// owner; ``Finalizer/detach()`` hands it back instead.
+/// owner; ``Finalizer/detach()`` hands it back instead. The resource is held
+/// strongly: passing the owner itself as the resource would keep it alive
+/// forever, so that registration is diagnosed on standard error (once per
+/// call site) and its cleanup runs only by `runNow()` or at exit.
 ///
 /// ```swift
 /// finalize(self, holding: descriptor) { try $0.close() }

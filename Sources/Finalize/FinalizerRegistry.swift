@@ -68,11 +68,21 @@ public final class FinalizerRegistry: Sendable {
     ///     (every trigger but ``Finalizer/runNow()``), with the trigger and
     ///     the registration site. It runs on the thread that ran the cleanup.
     ///     The default writes one line to standard error.
-    public init(
+    public convenience init(
         sweepInterval: Duration? = .milliseconds(100),
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void = FinalizerRegistry.reportToStandardError
     ) {
-        let (core, shards) = _RegistryCore.make(onFailure: onFailure)
+        self.init(sweepInterval: sweepInterval, onFailure: onFailure, diagnose: _writeToStandardError)
+    }
+
+    /// The designated initializer; `diagnose` receives misuse warnings
+    /// (tests capture them; everyone else gets standard error).
+    init(
+        sweepInterval: Duration?,
+        onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
+        diagnose: @escaping @Sendable (String) -> Void
+    ) {
+        let (core, shards) = _RegistryCore.make(onFailure: onFailure, diagnose: diagnose)
         _core = core
         _shards = shards
         if let sweepInterval, sweepInterval > .zero {
@@ -158,6 +168,11 @@ public final class FinalizerRegistry: Sendable {
     /// `holding:` is how a cleanup reaches what it frees without capturing
     /// the owner: put the file descriptor, pointer or handle in `resource`.
     /// ``Finalizer/detach()`` hands the resource back instead of running.
+    /// The registry holds `resource` strongly, so it must not be the owner:
+    /// Go's `AddCleanup` panics on that and JavaScript's `register` throws;
+    /// Finalize registers it (``Finalizer/runNow()`` and ``shutdown()``
+    /// still run it) and writes one warning per call site to standard error,
+    /// naming the site and the owner's type.
     ///
     /// ```swift
     /// registry.finalize(self, holding: fd) { close($0) }
@@ -168,9 +183,11 @@ public final class FinalizerRegistry: Sendable {
         fileID: StaticString = #fileID, line: Int = #line,
         _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
     ) -> Finalizer<Resource> {
-        _core.registerHost(
+        let site = _RegistrationSite(fileID: fileID, line: line)
+        _core.checkResource(resource, owner: owner, site: site)
+        return _core.registerHost(
             owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
-            payload: .holding(_ResourceBox(resource, consume cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
+            payload: .holding(_ResourceBox(resource, consume cleanup)), site: site)
     }
 
     /// Registers `cleanup` to run once with `resource` when `owner` dies
@@ -183,9 +200,11 @@ public final class FinalizerRegistry: Sendable {
         fileID: StaticString = #fileID, line: Int = #line,
         _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
     ) -> Finalizer<Resource> {
-        _core.register(
+        let site = _RegistrationSite(fileID: fileID, line: line)
+        _core.checkResource(resource, owner: owner, site: site)
+        return _core.register(
             owner: owner, runsAtExit: runsAtExit,
-            payload: .holding(_ResourceBox(resource, consume cleanup)), site: _RegistrationSite(fileID: fileID, line: line))
+            payload: .holding(_ResourceBox(resource, consume cleanup)), site: site)
     }
 
     // MARK: - Running

@@ -26,6 +26,10 @@ final class _RegistryCore: Sendable {
     /// around it are read by every registration.
     let sequence = _LineAtomic()
     let onFailure: @Sendable (FinalizerFailure) -> Void
+    /// Where misuse warnings go (standard error unless a test says otherwise).
+    let diagnose: @Sendable (String) -> Void
+    /// Registration sites already warned about, so a loop warns once.
+    let warnedSites = _WarnedSites()
     let signal = _SweepSignal()
 
     deinit {
@@ -34,21 +38,28 @@ final class _RegistryCore: Sendable {
     }
 
     /// Creates a core and its shards; the caller keeps the shards alive.
-    static func make(onFailure: @escaping @Sendable (FinalizerFailure) -> Void) -> (_RegistryCore, [_Shard]) {
+    static func make(
+        onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
+        diagnose: @escaping @Sendable (String) -> Void = _writeToStandardError
+    ) -> (_RegistryCore, [_Shard]) {
         // Twice the processors, rounded up to a power of two: a thread's
         // shard is picked by the processor it runs on.
         var count = 2
         while count < 2 * _processorCount() && count < _StatusWord.shardLimit { count <<= 1 }
-        let core = _RegistryCore(shardCount: count, onFailure: onFailure)
+        let core = _RegistryCore(shardCount: count, onFailure: onFailure, diagnose: diagnose)
         let shards = (0..<count).map { _Shard(core: core, index: $0) }
         for (index, shard) in shards.enumerated() { core.shardTable.set(index, shard) }
         return (core, shards)
     }
 
-    private init(shardCount: Int, onFailure: @escaping @Sendable (FinalizerFailure) -> Void) {
+    private init(
+        shardCount: Int, onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
+        diagnose: @escaping @Sendable (String) -> Void
+    ) {
         shardTable = _ShardTable(count: shardCount)
         shardMask = shardCount - 1
         self.onFailure = onFailure
+        self.diagnose = diagnose
     }
 
     /// The shards (valid while the public registry is alive).
@@ -147,6 +158,32 @@ final class _RegistryCore: Sendable {
             _report(FinalizerFailure(error: error, trigger: .ownerDeinit, fileID: site.fileID, line: site.lineNumber))
         }
         return finalizer
+    }
+
+    /// Misuse, diagnosed (Go's `AddCleanup` panics on it, JavaScript's
+    /// `register` throws): the resource is the owner itself. The finalizer
+    /// then holds its owner strongly, so the owner can never be
+    /// deinitialized and the cleanup runs only by `runNow()` or at shutdown.
+    /// That is registered as asked (nothing is lost, and exit still runs
+    /// it), with one warning per registration site.
+    @inline(__always)
+    func checkResource<Resource>(_ resource: Resource, owner: AnyObject, site: _RegistrationSite) {
+        // A class instance, or an `AnyObject` existential (one word: the
+        // object). Both tests fold away for a value type once specialized.
+        if Resource.self is AnyObject.Type || ObjectIdentifier(Resource.self) == ObjectIdentifier(AnyObject.self),
+            unsafeBitCast(resource, to: AnyObject.self) === owner
+        {
+            warnResourceIsOwner(ownerType: _typeName(type(of: owner), qualified: false), site: site)
+        }
+    }
+
+    @inline(never)
+    private func warnResourceIsOwner(ownerType: String, site: _RegistrationSite) {
+        guard warnedSites.insert(site) else { return }
+        diagnose(
+            "Finalize: warning: the finalizer registered at \(site.fileID):\(site.lineNumber) holds its owner "
+                + "(\(ownerType)) as its resource, so the owner can never be deinitialized and the cleanup runs "
+                + "only by runNow() or shutdown(); pass what the cleanup needs instead of the owner")
     }
 
     // MARK: - Bookkeeping
@@ -316,3 +353,32 @@ struct _LineAtomic: @unchecked Sendable {
 /// The cache line size assumed for padding (64 bytes on the x86_64 and
 /// arm64 processors Finalize targets).
 let _cacheLineSize = 64
+
+/// The registration sites a registry has warned about (rarely touched: only
+/// on misuse).
+final class _WarnedSites: Sendable {
+    private let lock = Atomic<Bool>(false)
+    nonisolated(unsafe) private var sites: Set<_SiteKey> = []
+
+    /// Records `site`; true the first time.
+    func insert(_ site: _RegistrationSite) -> Bool {
+        var spins = 0
+        while !lock.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            _backOff(&spins)
+        }
+        defer { lock.store(false, ordering: .releasing) }
+        return sites.insert(_SiteKey(site)).inserted
+    }
+}
+
+/// A registration site as a hashable key: the `#fileID` literal's address
+/// and the line.
+struct _SiteKey: Hashable, Sendable {
+    let file: UInt
+    let line: UInt32
+
+    init(_ site: _RegistrationSite) {
+        file = UInt(bitPattern: site.file.start)
+        line = site.line
+    }
+}

@@ -158,4 +158,59 @@ struct GoCleanupTests {
         #expect(registry.sweep() == 0)
         #expect(registry.shutdown() == 0)
     }
+
+    /// `TestCleanupPointerEqualsArg` (go.dev/issue/71316): the resource is the
+    /// owner itself, so the owner can never die. Go panics ("cleanup will
+    /// never run"); Finalize never crashes on misuse: it registers as asked
+    /// (`runNow()` and shutdown still run it, so nothing is lost), and warns
+    /// once per registration site, naming the site and the owner's type.
+    @Test(arguments: OwnerKind.allCases)
+    func TestCleanupPointerEqualsArg(kind: OwnerKind) {
+        let warnings = Locked<[String]>([])
+        let registry = FinalizerRegistry(
+            sweepInterval: nil, onFailure: { _ in }, diagnose: { line in warnings.withLock { $0.append(line) } })
+        let ran = Counter()
+        weak var watch: AnyObject?
+        var line = 0
+        do {
+            var v: (AnyObject & Sendable)? = kind.make()
+            watch = v
+            line = #line + 1
+            let f = registry.finalize(v!, holding: v!) { _ in ran.increment() }
+            #expect(f.isAlive)
+            v = nil
+        }
+        kind.collect(registry)
+        // Not before shutdown: the finalizer's resource holds the owner.
+        #expect(watch != nil)
+        #expect(ran.value == 0)
+        #expect(warnings.value.count == 1)
+        let warning = warnings.value.first ?? ""
+        #expect(warning.contains("GoCleanupTests.swift:\(line)"))
+        #expect(warning.contains("holds its owner"))
+        #expect(warning.contains(kind == .host ? "Host" : "Plain"))
+        // Shutdown runs it; dropping the resource then frees the owner.
+        #expect(registry.shutdown() == 1)
+        #expect(ran.value == 1)
+        #expect(watch == nil)
+    }
+
+    /// The warning is per site: a loop warns once, another site warns again,
+    /// and a class resource that is not the owner does not warn.
+    @Test func resourceIsOwnerWarnsOncePerSite() {
+        let warnings = Locked<[String]>([])
+        let registry = FinalizerRegistry(
+            sweepInterval: nil, onFailure: { _ in }, diagnose: { line in warnings.withLock { $0.append(line) } })
+        let owners = (0..<3).map { _ in Host() }
+        for owner in owners {
+            registry.finalize(owner, holding: owner) { _ in }
+        }
+        #expect(warnings.value.count == 1)
+        registry.finalize(owners[0], holding: owners[0]) { _ in }
+        #expect(warnings.value.count == 2)
+        registry.finalize(owners[0], holding: owners[1]) { _ in }
+        registry.finalize(owners[0], holding: Plain()) { _ in }
+        #expect(warnings.value.count == 2)
+        #expect(registry.shutdown() == 6)
+    }
 }
