@@ -65,9 +65,10 @@ public func finalize(
 ///
 /// `resource` is what the cleanup frees, so the closure need not capture the
 /// owner; ``Finalizer/detach()`` hands it back instead. The resource is held
-/// strongly: passing the owner itself as the resource would keep it alive
-/// forever, so that registration is diagnosed on standard error (once per
-/// call site) and its cleanup runs only by `runNow()` or at exit.
+/// strongly: passing the owner itself as the resource (`holding: self`)
+/// would keep it alive forever, so that registration is diagnosed on
+/// standard error (once per call site); its cleanup then runs only by
+/// `runNow()` or, with `runsAtExit`, at exit.
 ///
 /// ```swift
 /// finalize(self, holding: descriptor) { try $0.close() }

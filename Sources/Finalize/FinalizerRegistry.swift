@@ -169,10 +169,14 @@ public final class FinalizerRegistry: Sendable {
     /// the owner: put the file descriptor, pointer or handle in `resource`.
     /// ``Finalizer/detach()`` hands the resource back instead of running.
     /// The registry holds `resource` strongly, so it must not be the owner:
-    /// Go's `AddCleanup` panics on that and JavaScript's `register` throws;
-    /// Finalize registers it (``Finalizer/runNow()`` and ``shutdown()``
-    /// still run it) and writes one warning per call site to standard error,
-    /// naming the site and the owner's type.
+    /// the owner could never be deinitialized. Go's `AddCleanup` panics on
+    /// that and JavaScript's `register` throws; Finalize registers it
+    /// (``Finalizer/runNow()`` still runs it, and ``shutdown()`` if
+    /// `runsAtExit`) and writes one warning per call site to standard
+    /// error, naming the site and the owner's type. It recognizes a
+    /// class-typed or `AnyObject` resource that is the owner (`holding:
+    /// self`), not an owner wrapped in an optional, an existential or a
+    /// struct.
     ///
     /// ```swift
     /// registry.finalize(self, holding: fd) { close($0) }
@@ -184,7 +188,7 @@ public final class FinalizerRegistry: Sendable {
         _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
     ) -> Finalizer<Resource> {
         let site = _RegistrationSite(fileID: fileID, line: line)
-        _core.checkResource(resource, owner: owner, site: site)
+        _core.checkResource(resource, owner: owner, runsAtExit: runsAtExit, site: site)
         return _core.registerHost(
             owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
             payload: .holding(_ResourceBox(resource, consume cleanup)), site: site)
@@ -201,7 +205,7 @@ public final class FinalizerRegistry: Sendable {
         _ cleanup: consuming @escaping @Sendable (Resource) throws -> Void
     ) -> Finalizer<Resource> {
         let site = _RegistrationSite(fileID: fileID, line: line)
-        _core.checkResource(resource, owner: owner, site: site)
+        _core.checkResource(resource, owner: owner, runsAtExit: runsAtExit, site: site)
         return _core.register(
             owner: owner, runsAtExit: runsAtExit,
             payload: .holding(_ResourceBox(resource, consume cleanup)), site: site)

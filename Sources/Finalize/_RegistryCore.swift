@@ -163,27 +163,38 @@ final class _RegistryCore: Sendable {
     /// Misuse, diagnosed (Go's `AddCleanup` panics on it, JavaScript's
     /// `register` throws): the resource is the owner itself. The finalizer
     /// then holds its owner strongly, so the owner can never be
-    /// deinitialized and the cleanup runs only by `runNow()` or at shutdown.
-    /// That is registered as asked (nothing is lost, and exit still runs
-    /// it), with one warning per registration site.
+    /// deinitialized: the cleanup runs only by `runNow()` or, with
+    /// `runsAtExit`, at shutdown; without it, never. It is registered as
+    /// asked, with one warning per registration site.
+    ///
+    /// Detected when the resource's type is a class or `AnyObject` (the
+    /// common `holding: self`); a resource that wraps the owner (an
+    /// optional, a protocol existential, a struct field) is not looked into.
     @inline(__always)
-    func checkResource<Resource>(_ resource: Resource, owner: AnyObject, site: _RegistrationSite) {
+    func checkResource<Resource>(
+        _ resource: Resource, owner: AnyObject, runsAtExit: Bool, site: _RegistrationSite
+    ) {
         // A class instance, or an `AnyObject` existential (one word: the
         // object). Both tests fold away for a value type once specialized.
         if Resource.self is AnyObject.Type || ObjectIdentifier(Resource.self) == ObjectIdentifier(AnyObject.self),
             unsafeBitCast(resource, to: AnyObject.self) === owner
         {
-            warnResourceIsOwner(ownerType: _typeName(type(of: owner), qualified: false), site: site)
+            warnResourceIsOwner(owner, runsAtExit: runsAtExit, site: site)
         }
     }
 
     @inline(never)
-    private func warnResourceIsOwner(ownerType: String, site: _RegistrationSite) {
+    private func warnResourceIsOwner(_ owner: AnyObject, runsAtExit: Bool, site: _RegistrationSite) {
         guard warnedSites.insert(site) else { return }
+        let ownerType = _typeName(type(of: owner), qualified: false)
+        let consequence =
+            runsAtExit
+            ? "the cleanup runs only by runNow() or shutdown()"
+            : "with runsAtExit false the cleanup runs only by runNow(), and otherwise never"
         diagnose(
             "Finalize: warning: the finalizer registered at \(site.fileID):\(site.lineNumber) holds its owner "
-                + "(\(ownerType)) as its resource, so the owner can never be deinitialized and the cleanup runs "
-                + "only by runNow() or shutdown(); pass what the cleanup needs instead of the owner")
+                + "(\(ownerType)) as its resource, so the owner can never be deinitialized and \(consequence); "
+                + "pass what the cleanup needs instead of the owner")
     }
 
     // MARK: - Bookkeeping

@@ -213,4 +213,26 @@ struct GoCleanupTests {
         #expect(warnings.value.count == 2)
         #expect(registry.shutdown() == 6)
     }
+
+    /// With `runsAtExit: false`, shutdown leaves such a finalizer alone, so
+    /// only `runNow()` can run it: the warning says so, and `runNow()` does
+    /// run it and lets the owner go.
+    @Test func resourceIsOwnerWithoutRunsAtExitSaysOnlyRunNowRunsIt() throws {
+        let warnings = Locked<[String]>([])
+        let registry = FinalizerRegistry(
+            sweepInterval: nil, onFailure: { _ in }, diagnose: { line in warnings.withLock { $0.append(line) } })
+        weak var watch: Host?
+        var finalizer: Finalizer<Host>?
+        do {
+            let owner = Host()
+            watch = owner
+            finalizer = registry.finalize(owner, holding: owner, runsAtExit: false) { _ in }
+        }
+        #expect(warnings.value.count == 1)
+        #expect(warnings.value.first?.contains("runs only by runNow(), and otherwise never") == true)
+        #expect(registry.shutdown() == 0)
+        #expect(watch != nil)
+        #expect(try finalizer?.runNow() == true)
+        #expect(watch == nil)
+    }
 }
