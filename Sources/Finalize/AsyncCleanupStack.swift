@@ -188,8 +188,7 @@ public final class AsyncCleanupStack {
         fileID: StaticString = #fileID, line: Int = #line,
         _ finalizer: Finalizer<R>
     ) -> Finalizer<R> {
-        _entries.append(
-            .sync(.deferred({ _ = try finalizer._run(trigger: .scopeEnd) }, _RegistrationSite(fileID: fileID, line: line))))
+        _entries.append(.sync(.adopting(finalizer, _RegistrationSite(fileID: fileID, line: line))))
         return finalizer
     }
 

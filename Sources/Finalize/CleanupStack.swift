@@ -69,9 +69,7 @@ public final class CleanupStack {
     deinit {
         guard !_entries.isEmpty else { return }
         var unwinder = _CleanupUnwinder(bodyError: nil)
-        while let entry = _entries.popLast() {
-            unwinder.run(entry)
-        }
+        _unwind(&unwinder)
         unwinder.report(to: _reportFailure)
     }
 
@@ -204,8 +202,7 @@ public final class CleanupStack {
         fileID: StaticString = #fileID, line: Int = #line,
         _ finalizer: Finalizer<R>
     ) -> Finalizer<R> {
-        _entries.append(
-            .deferred({ _ = try finalizer._run(trigger: .scopeEnd) }, _RegistrationSite(fileID: fileID, line: line)))
+        _entries.append(.adopting(finalizer, _RegistrationSite(fileID: fileID, line: line)))
         return finalizer
     }
 
@@ -249,7 +246,7 @@ public final class CleanupStack {
     public func close() throws {
         var unwinder = _CleanupUnwinder(bodyError: nil)
         _unwind(&unwinder)
-        if unwinder.hasPendingErrors { try unwinder.finish() }
+        try unwinder.finish()
     }
 
     /// Runs every entry, newest first, including those added meanwhile.

@@ -39,11 +39,11 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     /// Further finalizers; guarded by `_restLock`.
     @exclusivity(unchecked) nonisolated(unsafe) var _rest: [_AnyFinalizer] = []
     @exclusivity(unchecked) nonisolated(unsafe) var _compactAt = 16
-    /// A one-byte spin lock for the slow path (a second finalizer on one
-    /// owner, registered from two threads at the same instant, is the only
+    /// The lock of the slow path (a second finalizer on one owner,
+    /// registered from two threads at the same instant, is the only
     /// contention it can see); held for an append or a compaction, never
     /// while a cleanup runs.
-    let _restLock = Atomic<Bool>(false)
+    let _restLock = _SpinLock()
 
     /// Creates an empty bag for one owner.
     public init() {}
@@ -53,7 +53,7 @@ public final class FinalizerBag: FinalizerHost, Sendable {
 
     /// The number of finalizers in the bag that are still pending.
     public var pendingCount: Int {
-        _withRestLock {
+        _restLock.withLock {
             var count = _rest.reduce(0) { $0 + ($1._isPendingNow ? 1 : 0) }
             if _waitForFirst(), _first?._isPendingNow == true { count += 1 }
             return count
@@ -75,7 +75,7 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     /// so an owner that registers and detaches in a loop keeps a bounded bag.
     @inline(never)
     func _appendSlow(_ finalizer: _AnyFinalizer) {
-        _withRestLock {
+        _restLock.withLock {
             if _waitForFirst(), let first = _first, !first._isPendingNow {
                 _first = finalizer
                 return
@@ -86,15 +86,6 @@ public final class FinalizerBag: FinalizerHost, Sendable {
                 _compactAt = max(16, 2 * _rest.count)
             }
         }
-    }
-
-    private func _withRestLock<Result>(_ body: () -> Result) -> Result {
-        var spins = 0
-        while !_restLock.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            _backOff(&spins)
-        }
-        defer { _restLock.store(false, ordering: .releasing) }
-        return body()
     }
 
     /// Under `_restLock`: waits out a concurrent fast-path fill of the inline

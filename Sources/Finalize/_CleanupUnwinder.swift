@@ -47,6 +47,11 @@ struct _CleanupEntry {
         _CleanupEntry(body: nil, plain: body, exit: nil, site: site)
     }
 
+    /// `adopt`: runs the finalizer at scope end if it is still pending.
+    static func adopting<R>(_ finalizer: Finalizer<R>, _ site: _RegistrationSite) -> _CleanupEntry {
+        .deferred({ _ = try finalizer._run(trigger: .scopeEnd) }, site)
+    }
+
     @inlinable @inline(__always)
     static func exit(
         _ exit: consuming @escaping ((any Error)?) throws -> Bool, _ site: _RegistrationSite
@@ -111,11 +116,6 @@ struct _CleanupUnwinder {
         } else {
             bodyErrorPending = false
         }
-    }
-
-    /// Whether any error is pending (`finish` would throw).
-    var hasPendingErrors: Bool {
-        !pending.isEmpty
     }
 
     /// What a `push` callback receives: the newest pending error.

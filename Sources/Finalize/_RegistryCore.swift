@@ -368,17 +368,12 @@ let _cacheLineSize = 64
 /// The registration sites a registry has warned about (rarely touched: only
 /// on misuse).
 final class _WarnedSites: Sendable {
-    private let lock = Atomic<Bool>(false)
+    private let lock = _SpinLock()
     nonisolated(unsafe) private var sites: Set<_SiteKey> = []
 
     /// Records `site`; true the first time.
     func insert(_ site: _RegistrationSite) -> Bool {
-        var spins = 0
-        while !lock.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            _backOff(&spins)
-        }
-        defer { lock.store(false, ordering: .releasing) }
-        return sites.insert(_SiteKey(site)).inserted
+        lock.withLock { sites.insert(_SiteKey(site)).inserted }
     }
 }
 

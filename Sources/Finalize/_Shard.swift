@@ -69,8 +69,8 @@ final class _Shard: Sendable {
     /// their shard) keep it alive without touching a shared reference count.
     let core: _RegistryCore
     let index: Int
-    /// Guards `_state`: a spin lock (see `withState`).
-    private let lockWord = Atomic<UInt32>(0)
+    /// Guards `_state`.
+    private let stateLock = _SpinLock()
     @exclusivity(unchecked) private nonisolated(unsafe) var _state = State()
     /// Pending watched finalizers in this shard (decremented by whoever
     /// claims one).
@@ -90,41 +90,11 @@ final class _Shard: Sendable {
     }
 
     /// Runs `body` with the shard's state, under its lock.
-    ///
-    /// A spin lock on one atomic word: every critical section here is a few
-    /// pointer writes or one table compaction, never a cleanup, and a
-    /// shard is mostly used by the threads of one processor, so the lock is
-    /// almost never contended. Unlocking is a plain release store, where a
-    /// mutex pays a second atomic read-modify-write; that is a measurable
-    /// part of a registration. It spins briefly, then yields. (Not
-    /// `Synchronization.Mutex`: on Linux its contended path waits in
-    /// uninstrumented code, and ThreadSanitizer then reports false races on
-    /// the data it guards. Atomics are instrumented.)
     @inline(__always)
     private func withState<Result>(_ body: (inout State) -> Result) -> Result {
-        lock()
-        defer { unlock() }
+        stateLock.lock()
+        defer { stateLock.unlock() }
         return body(&_state)
-    }
-
-    @inline(__always)
-    private func lock() {
-        if !lockWord.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
-            lockSlow()
-        }
-    }
-
-    @inline(__always)
-    private func unlock() {
-        lockWord.store(0, ordering: .releasing)
-    }
-
-    @inline(never)
-    private func lockSlow() {
-        var spins = 0
-        repeat {
-            while lockWord.load(ordering: .relaxed) != 0 { _backOff(&spins) }
-        } while !lockWord.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged
     }
 
     // MARK: - Hosts
@@ -180,8 +150,8 @@ final class _Shard: Sendable {
         liveWatched.wrappingAdd(1, ordering: .relaxed)
         // Locked by hand rather than through `withState`: a closure would
         // capture `entry` and so copy it.
-        lock()
-        defer { unlock() }
+        stateLock.lock()
+        defer { stateLock.unlock() }
         _FinalizerLinks.setSequence(of: node, to: core.sequence.next())
         _state.watched.append(entry)
         var due: [_WatchedEntry] = []

@@ -1,0 +1,48 @@
+import Synchronization
+
+/// A spin lock on one atomic byte, for the registry's short critical
+/// sections: a shard's links and table, a bag's overflow list, the set of
+/// sites already warned about.
+///
+/// Every section it guards is a few pointer writes or one compaction, never
+/// a cleanup, and is rarely contended (a shard is mostly used by the
+/// threads of one processor). Unlocking is a plain release store, where a
+/// mutex pays a second atomic read-modify-write, a measurable part of a
+/// registration. A waiter spins on loads, then yields (`_backOff`).
+///
+/// Not `Synchronization.Mutex`: on Linux its contended path waits inside the
+/// precompiled standard library, which ThreadSanitizer does not instrument,
+/// so TSan reports false races on the data it guards. Atomics are
+/// instrumented.
+struct _SpinLock: ~Copyable, Sendable {
+    private let held = Atomic<Bool>(false)
+
+    init() {}
+
+    @inline(__always)
+    func lock() {
+        if !held.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            lockSlow()
+        }
+    }
+
+    @inline(__always)
+    func unlock() {
+        held.store(false, ordering: .releasing)
+    }
+
+    @inline(__always)
+    func withLock<Result>(_ body: () -> Result) -> Result {
+        lock()
+        defer { unlock() }
+        return body()
+    }
+
+    @inline(never)
+    private func lockSlow() {
+        var spins = 0
+        repeat {
+            while held.load(ordering: .relaxed) { _backOff(&spins) }
+        } while !held.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+}
