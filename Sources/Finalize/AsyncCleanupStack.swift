@@ -6,8 +6,9 @@
 /// ``close()`` or let `withAsyncCleanupStack` do it. A stack
 /// deinitialized with entries still on it cannot await there: it runs its
 /// newest synchronous entries at once and the rest (from the newest `async`
-/// entry down, in order) in a new task, and reports every failure through
-/// ``FinalizerRegistry/shared``'s failure handler. That fallback is late, runs
+/// entry down, in order) in a new task, and reports every failure (an
+/// adopted finalizer's to its own registry's `onFailure`, any other to
+/// standard error, each with its site). That fallback is late, runs
 /// off your actor, and races with whatever the cleanups touch: always close
 /// the stack.
 ///
@@ -50,7 +51,8 @@ public final class AsyncCleanupStack {
     /// True while the stack unwinds; a nested `close()` does nothing.
     @exclusivity(unchecked) var _isUnwinding = false
     /// Where a stack deinitialized with entries reports failures; nil means
-    /// the shared registry's handler. Tests set it to observe the reports.
+    /// the defaults of `_CleanupUnwinder.report(to:)`. Tests set it to
+    /// observe the reports.
     var _reportFailure: (@Sendable (FinalizerFailure) -> Void)?
 
     /// Creates an empty stack.

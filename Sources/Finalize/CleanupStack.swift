@@ -5,8 +5,9 @@
 /// ``close()``, or let `withCleanupStack` create and unwind one around a
 /// body, like a `with` or `using` statement. A stack deinitialized with
 /// entries still on it runs them then, on the releasing thread, and reports
-/// each failure through ``FinalizerRegistry/shared``'s failure handler, so
-/// nothing is silently dropped; but *when* ARC deinitializes it is the
+/// each failure, so nothing is silently dropped (an adopted finalizer's to
+/// its own registry's `onFailure`, any other to standard error, each with
+/// its site); but *when* ARC deinitializes it is the
 /// optimizer's choice, so do not rely on it. An entry that captures its own
 /// stack keeps the stack alive forever; capture what the cleanup needs
 /// instead.
@@ -57,7 +58,8 @@ public final class CleanupStack {
     /// `close()` on its own stack does not start a nested unwinding.
     @exclusivity(unchecked) var _isUnwinding = false
     /// Where a stack deinitialized with entries reports failures; nil means
-    /// the shared registry's handler. Tests set it to observe the reports.
+    /// the defaults of `_CleanupUnwinder.report(to:)`. Tests set it to
+    /// observe the reports.
     var _reportFailure: ((FinalizerFailure) -> Void)?
 
     /// Creates an empty stack.

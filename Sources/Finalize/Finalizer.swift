@@ -6,7 +6,9 @@ import Synchronization
 /// optional: for a ``FinalizerHost`` owner the owner's bag keeps the
 /// finalizer, for any other owner the registry does, until it runs or is
 /// detached. Once it has run or been detached, the handle no longer holds the
-/// cleanup or the resource, so a kept handle costs only its own few bytes.
+/// cleanup or the resource, so a kept handle costs only its own few bytes
+/// (and keeps its registry's bookkeeping core, under a kilobyte, even after
+/// the registry itself is gone).
 ///
 /// Threading: every member may be called from any thread at any time,
 /// concurrently with the owner's release, a sweep or a shutdown. The cleanup

@@ -61,9 +61,11 @@ public final class FinalizerRegistry: Sendable {
     ///
     /// - Parameters:
     ///   - sweepInterval: how often a background thread sweeps for dead
-    ///     watched owners, or nil for no thread (sweep yourself, or rely on
-    ///     the amortized sweep during registration). The thread sleeps while
-    ///     nothing is watched and does not keep the registry alive.
+    ///     watched owners, or nil (or not positive) for no thread (sweep
+    ///     yourself, or rely on the amortized sweep during registration).
+    ///     The thread sleeps while nothing is watched and does not keep the
+    ///     registry alive. Intervals are clamped to between one microsecond
+    ///     (no busy loop) and 100 years (no deadline overflow).
     ///   - onFailure: receives every cleanup error not thrown to a caller
     ///     (every trigger but ``Finalizer/runNow()``), with the trigger and
     ///     the registration site. It runs on the thread that ran the cleanup.
@@ -86,10 +88,17 @@ public final class FinalizerRegistry: Sendable {
         _core = core
         _shards = shards
         if let sweepInterval, sweepInterval > .zero {
-            _sweeper = _SweeperHandle(core: core, interval: sweepInterval)
+            _sweeper = _SweeperHandle(core: core, interval: Self._clamped(sweepInterval))
         } else {
             _sweeper = nil
         }
+    }
+
+    /// The sweep interval actually used: at least a microsecond, so a tiny
+    /// interval does not spin the sweeper, and at most 100 years, so the
+    /// sweeper's deadline (now plus the interval) cannot overflow.
+    static func _clamped(_ interval: Duration) -> Duration {
+        min(max(interval, .microseconds(1)), .seconds(100 * 365 * 86_400))
     }
 
     deinit {

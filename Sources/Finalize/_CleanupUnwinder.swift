@@ -47,9 +47,22 @@ struct _CleanupEntry {
         _CleanupEntry(body: nil, plain: body, exit: nil, site: site)
     }
 
-    /// `adopt`: runs the finalizer at scope end if it is still pending.
+    /// `adopt`: runs the finalizer at scope end if it is still pending. Its
+    /// error leaves wrapped with the finalizer's registry and registration
+    /// site (`_AdoptedFailure`), so that a stack that is never closed reports
+    /// it where that finalizer's other failures go; the unwinder unwraps it.
     static func adopting<R>(_ finalizer: Finalizer<R>, _ site: _RegistrationSite) -> _CleanupEntry {
-        .deferred({ _ = try finalizer._run(trigger: .scopeEnd) }, site)
+        .deferred(
+            {
+                do {
+                    _ = try finalizer._run(trigger: .scopeEnd)
+                } catch {
+                    let registered = finalizer._site
+                    throw _AdoptedFailure(
+                        error: error, core: finalizer._shard.core,
+                        fileID: registered.fileID, line: registered.line)
+                }
+            }, site)
     }
 
     @inlinable @inline(__always)
@@ -89,6 +102,16 @@ extension _EntryBuffer where Entry == _CleanupEntry {
     }
 }
 
+/// An adopted finalizer's cleanup error on its way out of its entry: the
+/// error, the finalizer's registry and its registration site. Never seen
+/// outside the unwinder, which unwraps it when it records it.
+struct _AdoptedFailure: Error {
+    let error: any Error
+    let core: _RegistryCore
+    let fileID: String
+    let line: Int
+}
+
 /// The error bookkeeping of one unwinding: the single core that
 /// ``CleanupStack`` and ``AsyncCleanupStack`` share.
 ///
@@ -103,15 +126,16 @@ extension _EntryBuffer where Entry == _CleanupEntry {
 ///   become one ``CleanupErrors``, oldest first.
 struct _CleanupUnwinder {
     /// Pending errors, oldest first, each with the site of the entry that
-    /// threw it (nil for the scope body's error).
-    private var pending: [(error: any Error, site: _RegistrationSite?)] = []
+    /// threw it (nil for the scope body's error) and, for an adopted
+    /// finalizer, its registry and registration site.
+    private var pending: [(error: any Error, site: _RegistrationSite?, adopted: _AdoptedFailure?)] = []
     /// Whether the body's error is still pending (no suppression since).
     private var bodyErrorPending: Bool
 
     /// Starts an unwinding; `bodyError` is the error the scope's body threw.
     init(bodyError: (any Error)?) {
         if let bodyError {
-            pending.append((bodyError, nil))
+            pending.append((bodyError, nil, nil))
             bodyErrorPending = true
         } else {
             bodyErrorPending = false
@@ -125,7 +149,11 @@ struct _CleanupUnwinder {
 
     /// A cleanup threw `error`; it becomes the current error.
     mutating func record(_ error: any Error, site: _RegistrationSite) {
-        pending.append((error, site))
+        if let adopted = error as? _AdoptedFailure {
+            pending.append((adopted.error, site, adopted))
+        } else {
+            pending.append((error, site, nil))
+        }
     }
 
     /// A `push` callback returned true: every pending error is forgiven.
@@ -187,18 +215,25 @@ struct _CleanupUnwinder {
     }
 
     /// Ends the unwinding of a stack deinitialized with entries on it: every
-    /// pending error goes to `handler` (the shared registry's failure handler
-    /// unless a test installed its own), with the trigger `.scopeEnd` and the
-    /// site where its entry was pushed.
+    /// pending error is reported with the trigger `.scopeEnd`. An adopted
+    /// finalizer's error goes to its own registry's failure handler, with
+    /// the site that registered it; any other goes, with the site where its
+    /// entry was pushed, to standard error, as the shared registry's handler
+    /// writes it (without creating the shared registry for that). A test
+    /// may install `handler` to receive every report instead.
     func report(to handler: ((FinalizerFailure) -> Void)?) {
-        for (error, site) in pending {
-            let failure = FinalizerFailure(
-                error: error, trigger: .scopeEnd,
-                fileID: site?.fileID ?? "<unknown>", line: site?.lineNumber ?? 0)
+        for (error, site, adopted) in pending {
+            let failure =
+                adopted.map { FinalizerFailure(error: error, trigger: .scopeEnd, fileID: $0.fileID, line: $0.line) }
+                ?? FinalizerFailure(
+                    error: error, trigger: .scopeEnd,
+                    fileID: site?.fileID ?? "<unknown>", line: site?.lineNumber ?? 0)
             if let handler {
                 handler(failure)
+            } else if let adopted {
+                adopted.core._report(failure)
             } else {
-                FinalizerRegistry.shared._core._report(failure)
+                FinalizerRegistry.reportToStandardError(failure)
             }
         }
     }

@@ -112,13 +112,17 @@ struct _EntryBuffer<Entry>: ~Copyable {
         if capacity > 64 && count < capacity / 4 { resize(to: Swift.max(16, count * 2)) }
     }
 
-    /// Empties the buffer, handing every entry to the caller, oldest first.
+    /// Empties the buffer and frees its storage, handing every entry to the
+    /// caller, oldest first.
     mutating func removeAll() -> [Entry] {
         guard let base else { return [] }
         var entries: [Entry] = []
         entries.reserveCapacity(count)
         for index in 0..<count { entries.append((base + index).move()) }
+        base.deallocate()
+        self.base = nil
         count = 0
+        capacity = 0
         return entries
     }
 

@@ -51,6 +51,26 @@ final class _SweepSignal: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    /// `now` plus `interval`, saturating: a deadline past what `timespec`
+    /// holds becomes the latest one it holds (the registry clamps intervals
+    /// to 100 years already; this keeps the arithmetic safe on its own).
+    static func deadline(from now: timespec, after interval: Duration) -> timespec {
+        let (seconds, attoseconds) = interval.components
+        guard seconds >= 0, attoseconds >= 0 else { return now }
+        let nanoseconds = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
+        let (partial, overflow) = Int(now.tv_sec).addingReportingOverflow(Int(seconds))
+        let (total, carryOverflow) = partial.addingReportingOverflow(nanoseconds / 1_000_000_000)
+        var deadline = timespec()
+        if overflow || carryOverflow {
+            deadline.tv_sec = .max
+            deadline.tv_nsec = 999_999_999
+        } else {
+            deadline.tv_sec = total
+            deadline.tv_nsec = nanoseconds % 1_000_000_000
+        }
+        return deadline
+    }
+
     /// Blocks until something is watched and `interval` has passed; false
     /// once stopped.
     func waitForSweep(interval: Duration, hasWork: () -> Bool) -> Bool {
@@ -65,12 +85,9 @@ final class _SweepSignal: @unchecked Sendable {
                 idle.store(false, ordering: .sequentiallyConsistent)
                 continue
             }
-            var deadline = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &deadline)
-            let (seconds, attoseconds) = interval.components
-            let nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
-            deadline.tv_sec += Int(seconds) + nanoseconds / 1_000_000_000
-            deadline.tv_nsec = nanoseconds % 1_000_000_000
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            var deadline = Self.deadline(from: now, after: interval)
             while !stopped {
                 if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
             }
