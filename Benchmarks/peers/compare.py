@@ -197,6 +197,16 @@ def median_of(data, workload):
     return float(res["median_ns_per_op"]) if res else None
 
 
+def paired_floor_ratio(data, workload):
+    """The Swift run's own paired ratio to the floor (both measured in
+    alternating slices in one process), or None."""
+    res = (data or {}).get("results", {}).get(workload) or {}
+    r = res.get("median_paired_ratio")
+    if res.get("reference") == "floor" and isinstance(r, (int, float)):
+        return f"{r:.2f}x*"
+    return None
+
+
 def spread(data, workload):
     res = (data or {}).get("results", {}).get(workload) or {}
     runs = res.get("runs_ns_per_op") or []
@@ -254,6 +264,8 @@ def report(args, data, errors):
     else:
         print("Swift: " + (errors.get("swift") or "not run") + "  -> ratio columns show n/a")
     print("x floor = median / Swift floor median; x swift = median / first Swift row of the group.")
+    print("x floor marked * (Swift rows): finalize-bench's paired ratio, the row and the floor measured")
+    print("in alternating slices in one process (steadier on a noisy machine than two medians).")
 
     t = Table()
     grouped = set()
@@ -271,7 +283,8 @@ def report(args, data, errors):
                 if m is None:
                     t.row("swift", name, "-", "n/a", "n/a", "(not reported)")
                 else:
-                    t.row("swift", name, fmt_ns(m), ratio(m, floor), ratio(m, ref), spread(swift, name))
+                    x_floor = paired_floor_ratio(swift, name) or ratio(m, floor)
+                    t.row("swift", name, fmt_ns(m), x_floor, ratio(m, ref), spread(swift, name))
         elif "swift" in errors:
             t.note("swift", "ERROR (see above)")
         for p in peers:
@@ -290,7 +303,7 @@ def report(args, data, errors):
             t.section("Swift-only rows")
             for name in rest:
                 m = median_of(swift, name)
-                t.row("swift", name, fmt_ns(m), ratio(m, floor), "", spread(swift, name))
+                t.row("swift", name, fmt_ns(m), paired_floor_ratio(swift, name) or ratio(m, floor), "", spread(swift, name))
     extra = [(p, w) for p in peers if p in data for w in data[p].get("results", {}) if w not in grouped]
     if extra:
         t.section("Other peer rows")

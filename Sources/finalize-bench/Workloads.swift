@@ -24,6 +24,42 @@ final class FloorOwnerWithParts {
     deinit { onDeinit() }
 }
 
+/// The least any host design can do, as a hand-written floor: the three
+/// objects of `floor_three_objects`, plus the two things a handle that the
+/// caller may keep forces on any design: the bag and the caller both hold
+/// the handle (one retain more), and the owner's death claims the handle
+/// with one compare-and-exchange (so that it cannot also run by `runNow()`
+/// on another thread). No registry, no order at exit, no `peek()` safety,
+/// no failure reporting: only what no implementation of the API can skip.
+final class MinimalHandle: @unchecked Sendable {
+    let claimed = Atomic<Bool>(false)
+    var cleanup: (() -> Void)?
+    init(_ cleanup: @escaping () -> Void) { self.cleanup = cleanup }
+
+    @inline(__always)
+    func claim() -> (() -> Void)? {
+        guard claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        else { return nil }
+        return cleanup.take()
+    }
+}
+
+final class MinimalBag {
+    var handle: MinimalHandle?
+    deinit { handle?.claim()?() }
+}
+
+final class MinimalHostOwner {
+    let bag = MinimalBag()
+}
+
+/// The minimal design's registration, behind a call as a library's would be.
+@inline(never) func minimalFinalize(_ owner: MinimalHostOwner, _ cleanup: @escaping () -> Void) -> MinimalHandle {
+    let handle = MinimalHandle(cleanup)
+    owner.bag.handle = handle
+    return handle
+}
+
 /// A host owner: one stored bag.
 final class HostOwner: FinalizerHost {
     let finalizers = FinalizerBag()
@@ -43,6 +79,7 @@ final class PlainOwner {}
     return owner
 }
 @inline(never) func makePlainOwner() -> PlainOwner { PlainOwner() }
+@inline(never) func makeMinimalHostOwner() -> MinimalHostOwner { MinimalHostOwner() }
 
 /// The workloads, each a function of N returning ns per operation (or the
 /// figure named by its unit).
@@ -57,6 +94,16 @@ enum Workloads {
     static func floorThreeObjects(_ n: Int) -> Double {
         let time = measure(operations: n, cleanups: n, in: "floor_three_objects") {
             for _ in 0..<n { _ = makeFloorOwnerWithParts() }
+        }
+        return time
+    }
+
+    static func floorMinimalHost(_ n: Int) -> Double {
+        let time = measure(operations: n, cleanups: n, in: "floor_minimal_host") {
+            for _ in 0..<n {
+                let owner = makeMinimalHostOwner()
+                _ = minimalFinalize(owner) { bump() }
+            }
         }
         return time
     }
@@ -118,6 +165,19 @@ enum Workloads {
             }
         }
         precondition(registry.pendingCount == 0)
+        withExtendedLifetime(owners) {}
+        return time
+    }
+
+    /// Register only, watched owners kept alive (the peers' `register_only`):
+    /// what a registration costs before anything happens to it.
+    static func registerOnly(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let owners = (0..<n).map { _ in makePlainOwner() }
+        let time = measure(operations: n, cleanups: 0, in: "register_only") {
+            for owner in owners { registry.finalize(owner, runsAtExit: false) { bump() } }
+        }
+        precondition(registry.pendingCount == n)
         withExtendedLifetime(owners) {}
         return time
     }
@@ -210,6 +270,20 @@ enum Workloads {
             cleanupCount.wrappingAdd(finalize_bench_thread_count() - before, ordering: .relaxed)
         }
         expectCleanups(n * threads, since: start, in: "threads\(threads)_host_register_release")
+        return Double(wall) / Double(n * threads)
+    }
+
+    /// The floor on `threads` threads at once: how far this machine lets
+    /// two threads that share nothing scale right now (the ceiling for the
+    /// two-thread host workload, which also shares the registry).
+    static func threadedFloor(_ n: Int, threads: Int) -> Double {
+        let start = cleanupCount.load(ordering: .relaxed)
+        let wall = runThreads(threads) { _ in
+            let before = finalize_bench_thread_count()
+            for _ in 0..<n { _ = makeFloorOwner { finalize_bench_thread_bump() } }
+            cleanupCount.wrappingAdd(finalize_bench_thread_count() - before, ordering: .relaxed)
+        }
+        expectCleanups(n * threads, since: start, in: "threads\(threads)_floor")
         return Double(wall) / Double(n * threads)
     }
 }

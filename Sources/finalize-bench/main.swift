@@ -5,7 +5,11 @@
 //     swift run -c release finalize-bench --n 200000 --runs 5 --only floor,host_register_release
 //
 // Every workload runs `--runs` times (interleaved, so drift hits all of them
-// alike) and reports the median. See Docs/Performance.md for the figures and
+// alike) and reports the median. A workload with a reference (the floor, a
+// plain `defer`, one thread) runs in alternating slices of N/10 with that
+// reference, and its ratio is the median of those paired ratios: on this
+// noisy machine a ratio of two figures taken minutes apart can be off by
+// half (`--unpaired` measures each alone, as callgrind counts need). See Docs/Performance.md for the figures and
 // Benchmarks/peers/ for the same workloads in Python, Java and Node.
 
 import _FinalizeBenchSupport
@@ -22,6 +26,7 @@ struct Options {
     var json = false
     var only: Set<String>? = nil
     var pin = true
+    var paired = true
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -30,6 +35,7 @@ struct Options {
             switch argument {
             case "--json": options.json = true
             case "--no-pin": options.pin = false
+            case "--unpaired": options.paired = false
             case "--n":
                 guard let value = Int(iterator.next() ?? "") else { usage("--n takes a whole number") }
                 options.n = value
@@ -48,7 +54,7 @@ struct Options {
 
 func usage(_ problem: String?) -> Never {
     if let problem { print("finalize-bench: \(problem)") }
-    print("usage: finalize-bench [--json] [--n N] [--runs R] [--only name,name,...] [--no-pin]")
+    print("usage: finalize-bench [--json] [--n N] [--runs R] [--only name,name,...] [--no-pin] [--unpaired]")
     exit(problem == nil ? 0 : 2)
 }
 
@@ -57,6 +63,9 @@ struct Workload {
     let name: String
     let unit: String
     let target: String
+    /// The workload this one's ratio is taken against, measured paired with
+    /// it (see `measurePaired`); nil for a reference or an absolute figure.
+    var reference: String? = nil
     let run: (Int) -> Double
 }
 
@@ -69,23 +78,27 @@ if options.pin { _ = finalize_bench_pin_thread(finalize_bench_current_cpu()) }
 
 let workloads: [Workload] = [
     Workload(name: "floor", unit: "ns/op", target: "reference: deinit calling a stored closure") { Workloads.floor($0) },
-    Workload(name: "floor_three_objects", unit: "ns/op", target: "reference: the floor plus a bag and a handle") {
+    Workload(name: "floor_three_objects", unit: "ns/op", target: "reference: the floor plus a bag and a handle", reference: "floor") {
         Workloads.floorThreeObjects($0)
     },
-    Workload(name: "host_register_release", unit: "ns/op", target: "<= 2.5x floor") { Workloads.hostRegisterRelease($0) },
-    Workload(name: "floor_capturing", unit: "ns/op", target: "reference: the floor, cleanup captures a value") {
+    Workload(name: "floor_minimal_host", unit: "ns/op", target: "reference: the least any host design does", reference: "floor") {
+        Workloads.floorMinimalHost($0)
+    },
+    Workload(name: "host_register_release", unit: "ns/op", target: "<= 2.5x floor", reference: "floor") { Workloads.hostRegisterRelease($0) },
+    Workload(name: "floor_capturing", unit: "ns/op", target: "reference: the floor, cleanup captures a value", reference: "floor") {
         Workloads.floorCapturing($0)
     },
-    Workload(name: "host_register_release_capturing", unit: "ns/op", target: "<= 2.5x floor_capturing") {
+    Workload(name: "host_register_release_capturing", unit: "ns/op", target: "<= 2.5x floor_capturing", reference: "floor_capturing") {
         Workloads.hostRegisterReleaseCapturing($0)
     },
-    Workload(name: "watched_register_release_sweep", unit: "ns/op", target: "<= 5x floor") {
+    Workload(name: "watched_register_release_sweep", unit: "ns/op", target: "<= 5x floor", reference: "floor") {
         Workloads.watchedRegisterReleaseSweep($0)
     },
-    Workload(name: "register_detach", unit: "ns/op", target: "faster than every peer") { Workloads.registerDetach($0) },
-    Workload(name: "host_register_detach", unit: "ns/op", target: "") { Workloads.hostRegisterDetach($0) },
-    Workload(name: "run_now", unit: "ns/op", target: "faster than every peer") { Workloads.runNow($0) },
-    Workload(name: "shutdown", unit: "ns/op", target: "") { Workloads.shutdown($0) },
+    Workload(name: "register_detach", unit: "ns/op", target: "faster than every peer", reference: "floor") { Workloads.registerDetach($0) },
+    Workload(name: "register_only", unit: "ns/op", target: "", reference: "floor") { Workloads.registerOnly($0) },
+    Workload(name: "host_register_detach", unit: "ns/op", target: "", reference: "floor") { Workloads.hostRegisterDetach($0) },
+    Workload(name: "run_now", unit: "ns/op", target: "faster than every peer", reference: "floor") { Workloads.runNow($0) },
+    Workload(name: "shutdown", unit: "ns/op", target: "", reference: "floor") { Workloads.shutdown($0) },
     Workload(name: "sweep_live", unit: "ms", target: "< 20 ms at N = 1,000,000") { Workloads.sweepLive($0) },
     Workload(name: "sweep_live_quarter", unit: "ms", target: "about 1/4 of sweep_live") { Workloads.sweepLive($0 / 4) },
     Workload(name: "memory_host", unit: "B/registration", target: "<= 96") {
@@ -97,41 +110,86 @@ let workloads: [Workload] = [
     Workload(name: "threads1_host_register_release", unit: "ns/op", target: "") {
         Workloads.threadedHostRegisterRelease($0, threads: 1)
     },
-    Workload(name: "threads2_host_register_release", unit: "ns/op", target: "throughput >= 1.4x threads1") {
+    Workload(name: "threads2_host_register_release", unit: "ns/op", target: "throughput >= 1.4x threads1", reference: "threads1_host_register_release") {
         Workloads.threadedHostRegisterRelease($0, threads: 2)
     },
+    Workload(name: "threads1_floor", unit: "ns/op", target: "") { Workloads.threadedFloor($0, threads: 1) },
+    Workload(
+        name: "threads2_floor", unit: "ns/op", target: "reference: what the machine allows now",
+        reference: "threads1_floor"
+    ) { Workloads.threadedFloor($0, threads: 2) },
 ] + ScopedWorkloads.all
 
 let selected = workloads.filter { options.only?.contains($0.name) ?? true }
-let runs: [String: [Double]] = {
-    var runs: [String: [Double]] = [:]
-    for _ in 0..<options.runs {
-        for workload in selected {
-            runs[workload.name, default: []].append(workload.run(n))
+
+/// A workload and its reference, measured in alternating slices of N/10
+/// operations (N in all for each), so both see the same minutes of this
+/// noisy machine; returns the workload's ns/op and its ratio to the
+/// reference over those slices.
+func measurePaired(_ workload: Workload, against reference: Workload, n: Int) -> (value: Double, ratio: Double) {
+    let slices = max(1, min(10, n / 10_000))
+    var workloadTime = 0.0
+    var referenceTime = 0.0
+    for slice in 0..<slices {
+        let operations = slice == slices - 1 ? n - (n / slices) * (slices - 1) : n / slices
+        // Alternate which goes first, so neither always follows the other.
+        if slice.isMultiple(of: 2) {
+            referenceTime += reference.run(operations) * Double(operations)
+            workloadTime += workload.run(operations) * Double(operations)
+        } else {
+            workloadTime += workload.run(operations) * Double(operations)
+            referenceTime += reference.run(operations) * Double(operations)
         }
     }
-    return runs
+    return (workloadTime / Double(n), workloadTime / referenceTime)
+}
+
+/// Every run's figure per workload, and every run's paired ratio per
+/// workload that has a reference.
+let (runs, pairedRatios): ([String: [Double]], [String: [Double]]) = {
+    var runs: [String: [Double]] = [:]
+    var ratios: [String: [Double]] = [:]
+    for _ in 0..<options.runs {
+        for workload in selected {
+            if options.paired, let name = workload.reference,
+                let reference = workloads.first(where: { $0.name == name })
+            {
+                let (value, ratio) = measurePaired(workload, against: reference, n: n)
+                runs[workload.name, default: []].append(value)
+                ratios[workload.name, default: []].append(ratio)
+            } else {
+                runs[workload.name, default: []].append(workload.run(n))
+            }
+        }
+    }
+    if !options.paired {
+        // Unpaired (--unpaired): each workload ran alone; its ratio is its
+        // median over its reference's median, where both ran.
+        for workload in selected {
+            guard let name = workload.reference, let values = runs[workload.name], let base = runs[name] else {
+                continue
+            }
+            ratios[workload.name] = [medianOf(values) / medianOf(base)]
+        }
+    }
+    return (runs, ratios)
 }()
 
 /// The verdicts the targets ask for, where the figures are in this run.
-func verdicts(_ runs: [String: [Double]], n: Int) -> [(String, Bool)] {
+/// The verdicts the targets ask for, where the figures are in this run.
+/// Ratios are the medians of the paired ratios (see `measurePaired`).
+func verdicts(_ runs: [String: [Double]], _ ratios: [String: [Double]], n: Int) -> [(String, Bool)] {
     func medianOf(_ name: String) -> Double? { runs[name].map(finalize_bench.medianOf) }
+    func ratio(_ name: String) -> Double? { ratios[name].map(finalize_bench.medianOf) }
     var result: [(String, Bool)] = []
-    if let floor = medianOf("floor") {
-        if let host = medianOf("host_register_release") {
-            result.append(("host register + release <= 2.5x floor", host <= 2.5 * floor))
-        }
-        if let watched = medianOf("watched_register_release_sweep") {
-            result.append(("watched register + release + sweep <= 5x floor", watched <= 5 * floor))
-        }
+    if let host = ratio("host_register_release") {
+        result.append(("host register + release <= 2.5x floor", host <= 2.5))
     }
-    if let capturingFloor = medianOf("floor_capturing"),
-        let capturing = medianOf("host_register_release_capturing")
-    {
-        result.append((
-            "host register + release <= 2.5x floor, both with a capturing cleanup",
-            capturing <= 2.5 * capturingFloor
-        ))
+    if let watched = ratio("watched_register_release_sweep") {
+        result.append(("watched register + release + sweep <= 5x floor", watched <= 5))
+    }
+    if let capturing = ratio("host_register_release_capturing") {
+        result.append(("host register + release <= 2.5x floor, both with a capturing cleanup", capturing <= 2.5))
     }
     if let memory = medianOf("memory_host") {
         result.append(("memory per host registration <= 96 B", memory <= 96))
@@ -139,11 +197,12 @@ func verdicts(_ runs: [String: [Double]], n: Int) -> [(String, Bool)] {
     if let sweep = medianOf("sweep_live"), n >= 1_000_000 {
         result.append(("sweep over \(n) live watched entries < 20 ms", sweep < 20))
     }
-    if let one = medianOf("threads1_host_register_release"), let two = medianOf("threads2_host_register_release") {
-        result.append(("2 threads >= 1.4x the throughput of 1", one / two >= 1.4))
+    if let twoOverOne = ratio("threads2_host_register_release") {
+        // Time per operation of two threads over one: throughput is its inverse.
+        result.append(("2 threads >= 1.4x the throughput of 1", 1 / twoOverOne >= 1.4))
     }
-    if let plain = medianOf("scoped_plain_defer"), let stack = medianOf("scoped_stack_defer_close") {
-        result.append(("CleanupStack defer + close <= 3x a plain defer", stack <= 3 * plain))
+    if let stack = ratio("scoped_stack_defer_close") {
+        result.append(("CleanupStack defer + close <= 3x a plain defer", stack <= 3))
     }
     return result
 }
@@ -153,38 +212,59 @@ if options.json {
     for workload in selected {
         let values = runs[workload.name] ?? []
         let list = values.map { String($0) }.joined(separator: ",")
-        fields.append("\"\(workload.name)\":{\"median_ns_per_op\":\(medianOf(values)),\"unit\":\"\(workload.unit)\",\"runs_ns_per_op\":[\(list)]}")
+        var paired = ""
+        if let reference = workload.reference, let ratios = pairedRatios[workload.name] {
+            let ratioList = ratios.map { String($0) }.joined(separator: ",")
+            paired = ",\"reference\":\"\(reference)\",\"median_paired_ratio\":\(medianOf(ratios)),\"paired_ratios\":[\(ratioList)]"
+        }
+        fields.append("\"\(workload.name)\":{\"median_ns_per_op\":\(medianOf(values)),\"unit\":\"\(workload.unit)\",\"runs_ns_per_op\":[\(list)]\(paired)}")
     }
     var memory: [String] = []
     if let host = runs["memory_host"] { memory.append("\"host\":\(medianOf(host))") }
     if let watched = runs["memory_watched"] { memory.append("\"watched\":\(medianOf(watched))") }
-    let checks = verdicts(runs, n: n).map { "{\"check\":\"\($0.0)\",\"met\":\($0.1)}" }.joined(separator: ",")
+    let checks = verdicts(runs, pairedRatios, n: n).map { "{\"check\":\"\($0.0)\",\"met\":\($0.1)}" }.joined(separator: ",")
     print("{\"runtime\":\"swift\",\"n\":\(n),\"runs\":\(options.runs),\"results\":{\(fields.joined(separator: ","))},\"memory_bytes_per_registration\":{\(memory.joined(separator: ","))},\"targets\":[\(checks)]}")
 } else {
-    let floor = runs["floor"].map(medianOf)
-    let plainDefer = runs["scoped_plain_defer"].map(medianOf)
     print("finalize-bench: N = \(n), median of \(options.runs) run(s), release build: \(isReleaseBuild)")
+    if options.paired {
+        print("ratio: the median over the runs of the workload's time over its reference's, the two measured")
+        print("in alternating slices of N/10 (paired), so that both see the same minutes of a noisy machine")
+    } else {
+        print("ratio: the workload's median over its reference's median (--unpaired: each measured alone)")
+    }
     print("")
     let header = ["workload", "median", "unit", "ratio", "target"]
     var rows: [[String]] = [header]
     for workload in selected {
         let value = medianOf(runs[workload.name] ?? [0])
-        // Scoped workloads compare with a plain `defer`, the others with the floor.
-        let isScoped = workload.name.hasPrefix("scoped_")
-        let reference = isScoped ? plainDefer : floor
-        let ratio =
-            workload.unit == "ns/op"
-            ? reference.map { String(format2(value / $0)) + (isScoped ? "x defer" : "x floor") } ?? "" : ""
+        var ratio = ""
+        if let reference = workload.reference, let ratios = pairedRatios[workload.name] {
+            let median = medianOf(ratios)
+            switch reference {
+            case "floor": ratio = format2(median) + "x floor"
+            case "scoped_plain_defer": ratio = format2(median) + "x defer"
+            case "threads1_host_register_release", "threads1_floor": ratio = format2(1 / median) + "x throughput"
+            default: ratio = format2(median) + "x " + reference
+            }
+        }
         rows.append([workload.name, format2(value), workload.unit, ratio, workload.target])
     }
     let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
     for row in rows {
         print(row.indices.map { row[$0].padding(toLength: widths[$0] + 2) }.joined())
     }
-    let checks = verdicts(runs, n: n)
+    let checks = verdicts(runs, pairedRatios, n: n)
     if !checks.isEmpty {
         print("")
         for (check, met) in checks { print("\(met ? "met    " : "NOT MET") \(check)") }
+    }
+    if let floorRatios = pairedRatios["threads2_floor"] {
+        let ceiling = 1 / medianOf(floorRatios)
+        print("")
+        print("two threads of the floor itself, sharing nothing: \(format2(ceiling))x the throughput of one")
+        if ceiling < 1.4 {
+            print("(below 1.4x: in this run the machine, not the registry, keeps two threads from scaling)")
+        }
     }
 }
 
