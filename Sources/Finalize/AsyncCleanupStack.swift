@@ -3,17 +3,19 @@
 /// JavaScript's `AsyncDisposableStack`.
 ///
 /// Lifetime: a stack belongs to one scope of one task. Unwind it with
-/// ``close()`` or let `withAsyncCleanupStack` do it. A stack
+/// ``close(isolation:)`` or let `withAsyncCleanupStack` do it. A stack
 /// deinitialized with entries still on it cannot await there: it runs its
 /// newest synchronous entries at once and the rest (from the newest `async`
-/// entry down, in order) in a new task, and reports every failure (an
-/// adopted finalizer's to its own registry's `onFailure`, any other to
-/// standard error, each with its site). That fallback is late, runs
-/// off your actor, and races with whatever the cleanups touch: always close
-/// the stack.
+/// entry down, in order) in a new task, as one unwinding, and at its end
+/// reports every failure (an adopted finalizer's to its own registry's
+/// `onFailure`, any other to standard error, each with its site). That
+/// fallback is late and races with whatever the cleanups touch: the
+/// remaining synchronous entries run on a task that is not on your actor
+/// (even one written on the main actor), and an `async` entry formed on your
+/// actor waits for that actor. Always close the stack.
 ///
 /// Threading: not `Sendable`; use it from one task (one isolation domain).
-/// ``close()``, ``enter(isolation:fileID:line:_:release:)`` and
+/// ``close(isolation:)``, ``enter(isolation:fileID:line:_:release:)`` and
 /// `withAsyncCleanupStack` run on the caller's actor; each
 /// cleanup runs in its own isolation (an `@MainActor` cleanup hops to the
 /// main actor). Entries are awaited one at a time, never concurrently.
@@ -57,7 +59,7 @@ public final class AsyncCleanupStack {
 
     /// Creates an empty stack.
     ///
-    /// Lifetime: unwind it with ``close()`` when the scope ends, or use
+    /// Lifetime: unwind it with ``close(isolation:)`` when the scope ends, or use
     /// `withAsyncCleanupStack`.
     public init() {}
 
@@ -68,11 +70,16 @@ public final class AsyncCleanupStack {
         while case .sync? = _entries.last, case .sync(let entry)? = _entries.popLast() {
             unwinder.run(entry)
         }
-        unwinder.report(to: _reportFailure)
-        guard !_entries.isEmpty else { return }
+        guard !_entries.isEmpty else {
+            unwinder.report(to: _reportFailure)
+            return
+        }
         // The rest needs awaiting, which a deinit cannot do. Nothing else
-        // can reach these closures any more, so hand them to a task.
-        let rest = _AbandonedAsyncEntries(entries: _entries.takeAll(), reportFailure: _reportFailure)
+        // can reach these closures any more, so hand them to a task, with
+        // the errors so far: it is one unwinding (a `push` callback there
+        // sees and may suppress them), reported once, at its end.
+        let rest = _AbandonedAsyncEntries(
+            entries: _entries.takeAll(), unwinder: unwinder, reportFailure: _reportFailure)
         Task { await rest.run() }
     }
 
@@ -270,15 +277,21 @@ extension AsyncCleanupStack: Sendable {}
 /// says to close the stack instead.
 final class _AbandonedAsyncEntries: @unchecked Sendable {
     var entries: _EntryBuffer<AsyncCleanupStack._Entry>
+    /// The unwinding the deinit began (the errors of the entries it ran).
+    let unwinder: _CleanupUnwinder
     let reportFailure: (@Sendable (FinalizerFailure) -> Void)?
 
-    init(entries: consuming _EntryBuffer<AsyncCleanupStack._Entry>, reportFailure: (@Sendable (FinalizerFailure) -> Void)?) {
+    init(
+        entries: consuming _EntryBuffer<AsyncCleanupStack._Entry>, unwinder: _CleanupUnwinder,
+        reportFailure: (@Sendable (FinalizerFailure) -> Void)?
+    ) {
         self.entries = entries
+        self.unwinder = unwinder
         self.reportFailure = reportFailure
     }
 
     func run() async {
-        var unwinder = _CleanupUnwinder(bodyError: nil)
+        var unwinder = unwinder
         while let entry = entries.popLast() {
             await AsyncCleanupStack._run(isolation: nil, entry, &unwinder)
         }

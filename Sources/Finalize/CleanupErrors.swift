@@ -4,7 +4,7 @@
 /// Lifetime and threading: a plain value; it holds the errors themselves and
 /// nothing else, and may be sent anywhere.
 ///
-/// ``CleanupStack/close()``, ``AsyncCleanupStack/close()``, `withCleanupStack`
+/// ``CleanupStack/close()``, ``AsyncCleanupStack/close(isolation:)``, `withCleanupStack`
 /// and `withAsyncCleanupStack` never lose an error. After unwinding, what is still pending decides what
 /// they throw:
 /// - nothing: they return normally;

@@ -1,9 +1,16 @@
-/// Registers `cleanup` to run once when `owner` dies, in the shared registry.
+/// Registers `cleanup` to run once when the host `owner` dies, in the shared
+/// registry.
 ///
-/// For a ``FinalizerHost`` owner (chosen statically by this overload, no
-/// dynamic cast), the cleanup runs synchronously inside the owner's last
-/// release, on the releasing thread. It may also run earlier through
-/// ``Finalizer/runNow()``, and at process exit if `runsAtExit` is true.
+/// Lifetime: the cleanup runs at most once: synchronously inside the owner's
+/// last release (trigger ``FinalizerTrigger/ownerDeinit``), or earlier
+/// through ``Finalizer/runNow()``, or at process exit if `runsAtExit` is
+/// true and it is still pending. The owner's bag keeps the finalizer, so the
+/// returned handle may be dropped.
+///
+/// Threading: call it from any thread. The cleanup runs on the thread that
+/// releases the owner's last strong reference (or the thread that calls
+/// `runNow()`, or exits). This overload is chosen statically for a
+/// ``FinalizerHost`` owner, with no dynamic cast.
 ///
 /// ```swift
 /// final class Session: FinalizerHost {
@@ -17,6 +24,9 @@
 /// - Parameters:
 ///   - owner: the object whose death runs the cleanup. Never retained.
 ///   - runsAtExit: whether process exit runs it while still pending.
+///   - fileID: the call site's `#fileID`, recorded for diagnostics
+///     (``FinalizerRegistry/pending``, ``FinalizerFailure``); leave the default.
+///   - line: the call site's line, recorded with `fileID`; leave the default.
 ///   - cleanup: runs at most once. Never capture `owner` in it: the owner
 ///     would never die. For non-`Sendable` owners the compiler rejects the
 ///     capture; for `Sendable` owners it cannot, so take care, and use
@@ -34,11 +44,22 @@ public func finalize<Owner: FinalizerHost>(
 
 /// Registers `cleanup` to run once when `owner` dies, in the shared registry.
 ///
-/// A ``FinalizerHost`` owner runs it inside its last release. Any other
-/// object is *watched*: the cleanup runs at the first sweep after the owner
-/// died (the shared registry sweeps every 100 ms while it watches anything),
-/// or earlier through ``Finalizer/runNow()``, or at process exit if
-/// `runsAtExit` is true.
+/// Lifetime: a ``FinalizerHost`` owner runs it inside its last release. Any
+/// other object is *watched*: the cleanup runs at the first sweep after the
+/// owner died (the shared registry sweeps every 100 ms while it watches
+/// anything; trigger ``FinalizerTrigger/sweep``), or earlier through
+/// ``Finalizer/runNow()``, or at process exit if `runsAtExit` is true. The
+/// registry keeps a watched finalizer until it runs or is detached, so the
+/// returned handle may be dropped.
+///
+/// Threading: call it from any thread. A watched owner's cleanup runs on
+/// whichever thread finds the owner dead first: the registry's sweeper
+/// thread, a thread calling ``FinalizerRegistry/sweep()`` or
+/// ``FinalizerRegistry/shutdown()``, or a thread that registers another
+/// watched owner (registration sweeps now and then, and runs the due
+/// cleanups inside that `finalize` call). Make no assumption about the
+/// thread, and do not register a watched owner while holding a lock that a
+/// watched cleanup may take.
 ///
 /// ```swift
 /// let image = Image(width: 512, height: 512)
@@ -48,6 +69,9 @@ public func finalize<Owner: FinalizerHost>(
 /// - Parameters:
 ///   - owner: any class instance. Never retained.
 ///   - runsAtExit: whether process exit runs it while still pending.
+///   - fileID: the call site's `#fileID`, recorded for diagnostics
+///     (``FinalizerRegistry/pending``, ``FinalizerFailure``); leave the default.
+///   - line: the call site's line, recorded with `fileID`; leave the default.
 ///   - cleanup: runs at most once; must not capture `owner`.
 /// - Returns: the handle; ignoring it is fine.
 @_disfavoredOverload
@@ -61,18 +85,38 @@ public func finalize(
 }
 
 /// Registers `cleanup` to run once with `resource` when the host `owner`
-/// dies (inside its last release), in the shared registry.
+/// dies, in the shared registry.
 ///
-/// `resource` is what the cleanup frees, so the closure need not capture the
-/// owner; ``Finalizer/detach()`` hands it back instead. The resource is held
-/// strongly: passing the owner itself as the resource (`holding: self`)
-/// would keep it alive forever, so that registration is diagnosed on
-/// standard error (once per call site); its cleanup then runs only by
-/// `runNow()` or, with `runsAtExit`, at exit.
+/// Lifetime: as for the resource-less host form: at most once, inside the owner's last release, or earlier by `runNow()`,
+/// or at exit. `resource` is what the cleanup frees, so the closure need not
+/// capture the owner; ``Finalizer/detach()`` hands it back instead. The
+/// resource is held strongly until the cleanup runs or is detached: passing
+/// the owner itself as the resource (`holding: self`) would keep it alive
+/// forever, so that registration is diagnosed on standard error (once per
+/// call site); its cleanup then runs only by `runNow()` or, with
+/// `runsAtExit`, at exit.
+///
+/// Threading: call it from any thread; the cleanup runs inside the owner's
+/// last release, on the releasing thread.
 ///
 /// ```swift
-/// finalize(self, holding: descriptor) { try $0.close() }
+/// final class Connection: FinalizerHost {
+///     let finalizers = FinalizerBag()
+///     init(fd: Int32) {
+///         finalize(self, holding: fd) { close($0) }
+///     }
+/// }
 /// ```
+///
+/// - Parameters:
+///   - owner: the object whose death runs the cleanup. Never retained.
+///   - resource: what the cleanup releases. Must not be `owner`.
+///   - runsAtExit: whether process exit runs it while still pending.
+///   - fileID: the call site's `#fileID`, recorded for diagnostics; leave the default.
+///   - line: the call site's line; leave the default.
+///   - cleanup: receives `resource`; runs at most once. Never capture `owner`.
+/// - Returns: the handle; ignoring it is fine (the owner's bag keeps the
+///   finalizer).
 @discardableResult
 public func finalize<Owner: FinalizerHost, Resource: Sendable>(
     _ owner: Owner, holding resource: Resource, runsAtExit: Bool = true,
@@ -85,6 +129,29 @@ public func finalize<Owner: FinalizerHost, Resource: Sendable>(
 
 /// Registers `cleanup` to run once with `resource` when `owner` dies, in the
 /// shared registry: host owners at their release, others at the next sweep.
+///
+/// Lifetime: as the resource-less form for any owner, and the resource as
+/// in the host form: held strongly until the cleanup runs or
+/// ``Finalizer/detach()`` hands it back; `holding: owner` is diagnosed.
+///
+/// Threading: call it from any thread. For a watched owner the cleanup runs
+/// on whichever thread finds the owner dead first (the sweeper, a caller of
+/// `sweep()` or `shutdown()`, or another watched registration), as for the
+/// resource-less form.
+///
+/// ```swift
+/// let buffer = Buffer(count: 4096)
+/// finalize(buffer, holding: buffer.handle) { $0.release() }
+/// ```
+///
+/// - Parameters:
+///   - owner: any class instance. Never retained.
+///   - resource: what the cleanup releases. Must not be `owner`.
+///   - runsAtExit: whether process exit runs it while still pending.
+///   - fileID: the call site's `#fileID`, recorded for diagnostics; leave the default.
+///   - line: the call site's line; leave the default.
+///   - cleanup: receives `resource`; runs at most once. Never capture `owner`.
+/// - Returns: the handle; ignoring it is fine.
 @_disfavoredOverload
 @discardableResult
 public func finalize<Resource: Sendable>(

@@ -11,11 +11,17 @@ import Darwin
 /// Lifetime: a registry never keeps an owner alive. ``shared`` lives for the
 /// whole process and runs ``shutdown()`` at process exit (returning from
 /// `main` or calling `exit()`; not on a signal that kills the process). A
-/// registry you create ends when its last reference goes away: it stops its
-/// sweeper thread, runs what ``shutdown()`` runs, and detaches the remaining
-/// watched finalizers with `runsAtExit == false`, since nothing could sweep
-/// them anymore. Finalizers of ``FinalizerHost`` owners keep working after
-/// their registry ends: their owners' bags still run them.
+/// registry you create ends when its last reference goes away, on the thread
+/// that drops it: it stops its sweeper thread, then runs what ``shutdown()``
+/// runs, that is every pending finalizer with `runsAtExit == true`,
+/// **including those of owners that are still alive** (trigger
+/// ``FinalizerTrigger/shutdown``); it runs the cleanups of watched owners
+/// that died meanwhile, and detaches the remaining watched finalizers
+/// (`runsAtExit == false`), since nothing could sweep them anymore. Host
+/// finalizers registered with `runsAtExit: false` keep working: their
+/// owners' bags run them when the owners die. So keep a registry at least as
+/// long as the owners registered in it, or register with `runsAtExit: false`
+/// what must wait for its owner.
 ///
 /// Threading: every member is safe from any thread. No registry lock is held
 /// while a cleanup runs, so a cleanup may register, run, detach, sweep or
@@ -44,10 +50,17 @@ public final class FinalizerRegistry: Sendable {
 
     /// The process-wide registry used by the free `finalize` functions.
     ///
-    /// On first use it installs a process-exit hook (`atexit`) that runs
-    /// ``shutdown()`` when the process returns from `main` or calls `exit()`,
-    /// leaving the exit status unchanged. It sweeps every 100 ms while it
-    /// watches anything and reports failures to standard error.
+    /// Lifetime: created on first use, never deinitialized. On first use it
+    /// installs a process-exit hook (`atexit`) that runs ``shutdown()`` when
+    /// the process returns from `main` or calls `exit()`, leaving the exit
+    /// status unchanged (not on a signal that kills the process). It sweeps
+    /// every 100 ms while it watches anything and reports failures to
+    /// standard error; to route failures elsewhere, register through a
+    /// registry you create.
+    ///
+    /// Threading: the exit run happens on the thread that calls `exit()` or
+    /// returns from `main`; other threads may still be running and
+    /// registering meanwhile.
     public static let shared: FinalizerRegistry = {
         let registry = FinalizerRegistry()
         atexit {
@@ -59,6 +72,11 @@ public final class FinalizerRegistry: Sendable {
 
     /// Creates a registry.
     ///
+    /// Lifetime: the registry lives as long as you keep it; when it ends, it
+    /// runs what ``shutdown()`` runs (see the type's discussion), so keep it
+    /// as long as the owners registered in it. Its sweeper thread, if any,
+    /// does not keep it alive and is joined when it ends.
+    ///
     /// - Parameters:
     ///   - sweepInterval: how often a background thread sweeps for dead
     ///     watched owners, or nil (or not positive) for no thread (sweep
@@ -66,10 +84,16 @@ public final class FinalizerRegistry: Sendable {
     ///     The thread sleeps while nothing is watched and does not keep the
     ///     registry alive. Intervals are clamped to between one microsecond
     ///     (no busy loop) and 100 years (no deadline overflow).
-    ///   - onFailure: receives every cleanup error not thrown to a caller
-    ///     (every trigger but ``Finalizer/runNow()``), with the trigger and
-    ///     the registration site. It runs on the thread that ran the cleanup.
-    ///     The default writes one line to standard error.
+    ///   - onFailure: receives the cleanup errors that no caller receives,
+    ///     with the trigger and the registration site: those of owner deaths,
+    ///     sweeps and shutdowns, and those of adopted finalizers run by a
+    ///     cleanup stack deinitialized without being closed. Errors thrown to
+    ///     a caller never reach it: ``Finalizer/runNow()`` rethrows its
+    ///     cleanup's error, and a closed stack (``CleanupStack/close()``,
+    ///     `withCleanupStack`, the async forms) throws its adopted finalizers'
+    ///     errors with its own. It runs on the thread that ran the cleanup, so
+    ///     it must be thread-safe. The default writes one line to standard
+    ///     error.
     public convenience init(
         sweepInterval: Duration? = .milliseconds(100),
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void = FinalizerRegistry.reportToStandardError
@@ -119,13 +143,18 @@ public final class FinalizerRegistry: Sendable {
     /// inside its last release), or earlier by ``Finalizer/runNow()`` or
     /// ``shutdown()``.
     ///
-    /// This overload is chosen when the static type of `owner` is a
-    /// ``FinalizerHost``; it pays for no dynamic cast.
+    /// Threading: call it from any thread; the cleanup runs inside the
+    /// owner's last release, on the releasing thread (or on the thread of
+    /// `runNow()` or `shutdown()`). This overload is chosen when the static
+    /// type of `owner` is a ``FinalizerHost``; it pays for no dynamic cast.
     ///
     /// - Parameters:
     ///   - owner: the object whose death runs the cleanup. Not retained.
     ///   - runsAtExit: whether ``shutdown()`` (and process exit, for
     ///     ``shared``) runs it while still pending.
+    ///   - fileID: the call site's `#fileID`, recorded for diagnostics
+    ///     (``pending``, ``FinalizerFailure``); leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
     ///   - cleanup: runs at most once, on the thread of the trigger. It must
     ///     not capture `owner`: that keeps the owner alive forever (the
     ///     compiler rejects most such captures, since `cleanup` is
@@ -152,9 +181,21 @@ public final class FinalizerRegistry: Sendable {
     /// runs inside its last release; otherwise the owner is watched and the
     /// cleanup runs at the first sweep after it died.
     ///
+    /// Threading: call it from any thread. A watched owner's cleanup runs on
+    /// whichever thread finds the owner dead first: the sweeper thread, a
+    /// thread calling ``sweep()`` or ``shutdown()``, the thread that drops
+    /// this registry, or a thread that registers another watched owner
+    /// (registration sweeps now and then, and runs the due cleanups inside
+    /// that `finalize` call). Make no assumption about the thread, and do not
+    /// register a watched owner while holding a lock that a watched cleanup
+    /// may take.
+    ///
     /// - Parameters:
     ///   - owner: any class instance. Not retained.
     ///   - runsAtExit: whether ``shutdown()`` runs it while still pending.
+    ///   - fileID: the call site's `#fileID`, recorded for diagnostics
+    ///     (``pending``, ``FinalizerFailure``); leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
     ///   - cleanup: runs at most once; must not capture `owner`.
     /// - Returns: the handle, which you may ignore: the registry (or the
     ///   owner's bag) keeps the finalizer until it runs or is detached.
@@ -187,9 +228,26 @@ public final class FinalizerRegistry: Sendable {
     /// self`), not an owner wrapped in an optional, an existential or a
     /// struct.
     ///
+    /// Threading: call it from any thread; the cleanup runs inside the
+    /// owner's last release, on the releasing thread.
+    ///
     /// ```swift
     /// registry.finalize(self, holding: fd) { close($0) }
     /// ```
+    ///
+    /// - Parameters:
+    ///   - owner: the object whose death runs the cleanup. Not retained.
+    ///   - resource: what the cleanup releases; held strongly until the
+    ///     cleanup runs or ``Finalizer/detach()`` hands it back. Must not be
+    ///     `owner`.
+    ///   - runsAtExit: whether ``shutdown()`` (and process exit, for
+    ///     ``shared``) runs it while still pending.
+    ///   - fileID: the call site's `#fileID`, recorded for diagnostics
+    ///     (``pending``, ``FinalizerFailure``); leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - cleanup: receives `resource`; runs at most once. Never capture `owner`.
+    /// - Returns: the handle; ignoring it is fine (the owner's bag, or the
+    ///   registry for a watched owner, keeps the finalizer).
     @discardableResult
     public func finalize<Owner: FinalizerHost, Resource: Sendable>(
         _ owner: Owner, holding resource: Resource, runsAtExit: Bool = true,
@@ -206,6 +264,32 @@ public final class FinalizerRegistry: Sendable {
     /// Registers `cleanup` to run once with `resource` when `owner` dies
     /// (host owners at their release, others at the next sweep), or earlier
     /// by ``Finalizer/runNow()`` or ``shutdown()``.
+    ///
+    /// The resource is held as by the host overload (`holding: owner` is
+    /// diagnosed the same way).
+    ///
+    /// Threading: call it from any thread. A watched owner's cleanup runs on
+    /// whichever thread finds the owner dead first (the sweeper, a caller of
+    /// ``sweep()`` or ``shutdown()``, or another watched registration), as
+    /// for the resource-less form.
+    ///
+    /// ```swift
+    /// registry.finalize(buffer, holding: buffer.handle) { $0.release() }
+    /// ```
+    ///
+    /// - Parameters:
+    ///   - owner: the object whose death runs the cleanup. Not retained.
+    ///   - resource: what the cleanup releases; held strongly until the
+    ///     cleanup runs or ``Finalizer/detach()`` hands it back. Must not be
+    ///     `owner`.
+    ///   - runsAtExit: whether ``shutdown()`` (and process exit, for
+    ///     ``shared``) runs it while still pending.
+    ///   - fileID: the call site's `#fileID`, recorded for diagnostics
+    ///     (``pending``, ``FinalizerFailure``); leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - cleanup: receives `resource`; runs at most once. Never capture `owner`.
+    /// - Returns: the handle; ignoring it is fine (the owner's bag, or the
+    ///   registry for a watched owner, keeps the finalizer).
     @_disfavoredOverload
     @discardableResult
     public func finalize<Resource: Sendable>(
@@ -225,9 +309,13 @@ public final class FinalizerRegistry: Sendable {
     /// Runs the cleanups of watched owners that have died; returns how many
     /// ran.
     ///
-    /// Runs on the calling thread, newest registration first, each with the
-    /// trigger ``FinalizerTrigger/sweep``. Cost is proportional to the number
-    /// of watched entries. Host owners never need a sweep.
+    /// Threading: runs the cleanups on the calling thread, newest
+    /// registration first, each with the trigger ``FinalizerTrigger/sweep``;
+    /// safe concurrently with registration, other sweeps and the sweeper.
+    /// Cost is proportional to the number of watched entries. Host owners
+    /// never need a sweep.
+    ///
+    /// - Returns: how many cleanups this call ran.
     @discardableResult
     public func sweep() -> Int {
         _core.sweep()
@@ -236,12 +324,22 @@ public final class FinalizerRegistry: Sendable {
     /// Runs every pending finalizer whose `runsAtExit` is true, newest
     /// registration first across all owners; returns how many cleanups ran.
     ///
-    /// First sweeps (dead watched owners are overdue, whatever their flag),
-    /// then runs the `runsAtExit` finalizers with the trigger
-    /// ``FinalizerTrigger/shutdown``. A finalizer registered while shutdown
-    /// runs goes next. Failures go to `onFailure` and the loop goes on.
-    /// Finalizers with `runsAtExit == false` stay pending. The registry
-    /// remains usable afterwards. For ``shared`` this runs at process exit.
+    /// Threading: runs on the calling thread (for ``shared`` at exit, the
+    /// thread that calls `exit()` or returns from `main`); other threads may
+    /// go on registering meanwhile.
+    ///
+    /// First sweeps (dead watched owners are overdue, whatever their flag,
+    /// and run with ``FinalizerTrigger/sweep``), then runs the `runsAtExit`
+    /// finalizers with the trigger ``FinalizerTrigger/shutdown``. A finalizer
+    /// registered while shutdown runs goes next, up to a budget of at least
+    /// 65,536 newcomers (twice the number queued at the start, if larger);
+    /// later newcomers stay pending, so a cleanup that registers another, or
+    /// a thread that never stops registering, cannot keep shutdown (or
+    /// `exit()`) from returning. Failures go to `onFailure` and the loop goes
+    /// on. Finalizers with `runsAtExit == false` stay pending. The registry
+    /// remains usable afterwards.
+    ///
+    /// - Returns: how many cleanups this call ran (its sweep included).
     @discardableResult
     public func shutdown() -> Int {
         _core.shutdown()
@@ -251,6 +349,10 @@ public final class FinalizerRegistry: Sendable {
 
     /// The number of finalizers registered here that are still pending
     /// (including watched ones whose owner died and awaits a sweep).
+    ///
+    /// A snapshot: another thread may register, run or detach one right
+    /// after. It takes each shard's lock briefly, so poll it; do not spin on
+    /// it.
     public var pendingCount: Int {
         _core.pendingCount
     }

@@ -31,6 +31,9 @@ final class _RegistryCore: Sendable {
     /// Registration sites already warned about, so a loop warns once.
     let warnedSites = _WarnedSites()
     let signal = _SweepSignal()
+    /// Dead watched owners' entries that a sweep took out of the tables and
+    /// is running; `shutdown()` runs what they still hold.
+    let inFlight = _InFlightSweeps()
 
     deinit {
         shardTable.deallocate()
@@ -216,6 +219,13 @@ final class _RegistryCore: Sendable {
         for shard in shards {
             result.append(contentsOf: shard.pendingFinalizers(newerThan: horizon, exitOnly: exitOnly))
         }
+        if !exitOnly {
+            // Diagnostics: dead owners a sweep is running right now are
+            // still pending (shutdown runs those through `inFlight`).
+            for batch in inFlight.snapshot() {
+                result.append(contentsOf: batch.pendingFinalizers(newerThan: horizon))
+            }
+        }
         return _orderedBySequence(result, newestFirst: false) { $0._sequence }
     }
 
@@ -229,14 +239,19 @@ final class _RegistryCore: Sendable {
         return runDue(due)
     }
 
-    /// Runs the finalizers of dead watched owners, newest first, then gives
-    /// back the entries' unowned counts.
+    /// Runs the finalizers of dead watched owners, newest first; the
+    /// entries' counts are given back when the batch goes.
+    ///
+    /// Taken out of its table, such a finalizer is in no list `shutdown()`
+    /// reads; so the batch is published while it runs, and a shutdown that
+    /// comes meanwhile (the process exits while a cleanup of the batch is
+    /// slow, blocked, or calls `exit()` itself) runs what the batch has not
+    /// run yet. Claims make each run exactly once, whoever gets there first.
     func runDue(_ due: [_WatchedEntry]) -> Int {
-        var ran = 0
-        _forEachNewestFirst(due, { $0.sequence }) { entry in
-            if entry.withFinalizer({ $0._fire(.sweep, requiringExitFlag: false) }) { ran += 1 }
-            entry.release()
-        }
+        let batch = _DueBatch(_orderedBySequence(due, newestFirst: true) { $0.sequence })
+        inFlight.insert(batch)
+        let ran = batch.fire()
+        inFlight.remove(batch)
         return ran
     }
 
@@ -244,6 +259,9 @@ final class _RegistryCore: Sendable {
         // Owners that already died are overdue: run them as a sweep would,
         // whatever their runsAtExit flag.
         var ran = sweep()
+        // Dead owners that another sweep (or an outer one on this thread)
+        // took and has not run yet.
+        for batch in inFlight.snapshot() { ran += batch.fire() }
         var horizon = sequence.current()
         var queue = pendingFinalizers(newerThan: 0, exitOnly: true)  // oldest first; run from the end
         // Finalizers registered while shutdown runs go next. Other threads
@@ -386,5 +404,59 @@ struct _SiteKey: Hashable, Sendable {
     init(_ site: _RegistrationSite) {
         file = UInt(bitPattern: site.file.start)
         line = site.line
+    }
+}
+
+/// The dead watched owners' entries one sweep runs, newest first. The batch
+/// owns the entries' counts and gives them back when it goes, so whoever
+/// still holds the batch (the sweep, a shutdown that found it) may fire
+/// its finalizers.
+final class _DueBatch: @unchecked Sendable {
+    private let entries: [_WatchedEntry]
+
+    init(_ newestFirst: [_WatchedEntry]) {
+        entries = newestFirst
+    }
+
+    deinit {
+        for entry in entries { entry.release() }
+    }
+
+    /// Runs every finalizer of the batch still pending, newest first, as a
+    /// sweep (trigger `.sweep`); returns how many this call ran.
+    func fire() -> Int {
+        var ran = 0
+        for entry in entries where entry.withFinalizer({ $0._fire(.sweep, requiringExitFlag: false) }) {
+            ran += 1
+        }
+        return ran
+    }
+
+    func pendingFinalizers(newerThan horizon: UInt64) -> [_AnyFinalizer] {
+        entries.compactMap { entry in
+            entry.withFinalizer { $0._sequence > horizon && $0._isPendingNow ? $0 : nil }
+        }
+    }
+}
+
+/// The batches being run by sweeps right now (rarely more than one).
+final class _InFlightSweeps: Sendable {
+    private let lock = _SpinLock()
+    nonisolated(unsafe) private var batches: [_DueBatch] = []
+
+    func insert(_ batch: _DueBatch) {
+        lock.withLock { batches.append(batch) }
+    }
+
+    func remove(_ batch: _DueBatch) {
+        // The batch is released by the caller, after the lock is dropped.
+        lock.withLock {
+            if let index = batches.lastIndex(where: { $0 === batch }) { batches.remove(at: index) }
+        }
+    }
+
+    /// The batches running now, retained.
+    func snapshot() -> [_DueBatch] {
+        lock.withLock { batches }
     }
 }

@@ -29,23 +29,3 @@ func _orderedBySequence<Item>(
     }
     return keys.map { items[$0.index] }
 }
-
-/// Hands `items` to `body` one by one, newest registration first, moving
-/// each out of the array (no copies, no reference counting). Sorts only when
-/// the list is not already in registration order (the usual case is).
-@inline(__always)
-func _forEachNewestFirst<Item>(
-    _ items: consuming [Item], _ sequence: (Item) -> UInt64, _ body: (consuming Item) -> Void
-) {
-    var remaining = items
-    var previous: UInt64 = 0
-    for index in remaining.indices {
-        let key = sequence(remaining[index])
-        if key < previous {
-            remaining = _orderedBySequence(remaining, newestFirst: false, sequence)
-            break
-        }
-        previous = key
-    }
-    while let item = remaining.popLast() { body(item) }
-}

@@ -141,6 +141,12 @@ final class _Shard: Sendable {
         withState { $0.hostCount }
     }
 
+    /// The watched table's allocated capacity, in entries (for tests: a
+    /// dead registry's tables must be freed).
+    var watchedCapacity: Int {
+        withState { $0.watched.capacity }
+    }
+
     // MARK: - Watched
 
     /// Numbers and adds a watched entry (`node` is its finalizer); returns

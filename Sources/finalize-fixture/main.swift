@@ -115,6 +115,8 @@ case "exit":
     exitWithStatus3()
 case "once":
     onlyPendingRunAtExit()
+case let mode? where runExitProbe(mode):
+    break
 default:
     write("usage: finalize-fixture atexit|exit|once\n", to: 2)
     exit(64)

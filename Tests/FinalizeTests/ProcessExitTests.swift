@@ -91,8 +91,10 @@ func fixturePath() throws -> String {
 }
 
 /// Runs the fixture with `mode`, capturing stdout and stderr in temporary
-/// files, and waits for it.
-func runFixture(_ mode: String) throws -> ChildResult {
+/// files, and waits for it, under a deadline: the child is killed (SIGKILL)
+/// if it has not ended after `timeoutSeconds`, and the test fails as a hang
+/// instead of blocking the suite.
+func runFixture(_ mode: String, timeoutSeconds: Double = 60) throws -> ChildResult {
     let path = try fixturePath()
     let out = try TemporaryFile(), err = try TemporaryFile()
 
@@ -111,15 +113,32 @@ func runFixture(_ mode: String) throws -> ChildResult {
     guard spawned == 0 else {
         throw FixtureError(description: "posix_spawn \(path) failed: \(String(cString: strerror(spawned)))")
     }
+    let clock = ContinuousClock()
+    let deadline = clock.now + .milliseconds(Int(timeoutSeconds * 1000))
     var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 {
-        guard errno == EINTR else { throw FixtureError(description: "waitpid failed: \(errno)") }
+    var timedOut = false
+    while true {
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid { break }
+        if result < 0 {
+            guard errno == EINTR else { throw FixtureError(description: "waitpid failed: \(errno)") }
+            continue
+        }
+        if clock.now > deadline && !timedOut {
+            timedOut = true
+            kill(pid, SIGKILL)
+        }
+        usleep(2000)  // polling interval for the deadline, not synchronization
     }
     let signal = status & 0x7f
-    return ChildResult(
+    let child = ChildResult(
         exitStatus: signal == 0 ? (status >> 8) & 0xff : nil,
         terminatingSignal: signal == 0 ? nil : signal,
         stdout: try out.contents(), stderr: try err.contents())
+    if timedOut {
+        throw FixtureError(description: "\(mode) hung (killed after \(timeoutSeconds) s); stdout: \(child.stdout)")
+    }
+    return child
 }
 
 /// A temporary file, closed on exec and removed when done.

@@ -121,48 +121,26 @@ struct ReviewProbeTests {
     }
 }
 
-/// Bytes the C heap has handed out (glibc's mallinfo2: uordblks + hblkhd);
-/// 0 where there is no mallinfo2 or a sanitizer intercepts it.
-/// `struct mallinfo2` (ten size_t) is returned through a hidden pointer on
-/// x86_64 System V, so it is called as a function taking that pointer.
-private func heapInUse() -> Int {
-    typealias MallInfo2 = @convention(c) (UnsafeMutableRawPointer) -> UnsafeMutableRawPointer
-    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallinfo2") else { return 0 }
-    let call = unsafeBitCast(symbol, to: MallInfo2.self)
-    let buffer = UnsafeMutableRawPointer.allocate(byteCount: 10 * 8, alignment: 8)
-    defer { buffer.deallocate() }
-    _ = call(buffer)
-    let words = buffer.assumingMemoryBound(to: Int.self)
-    return words[7] + words[4]
-}
-
 extension ReviewProbeTests {
     /// A registry that goes away leaves no memory behind, and "a kept handle
-    /// costs only its own few bytes": after the registry ended, one surviving
+    /// costs only its own few bytes": after the registry ended, a surviving
     /// finalizer (a handle the caller kept) must not keep the watched table
-    /// the registry once had (here 100,000 entries, 16 bytes each).
+    /// the registry once had (here 100,000 entries, 16 bytes each). Checked
+    /// on the shards the handles keep, not with heap totals, which the
+    /// tests running in parallel would disturb.
     @Test func keptHandleDoesNotRetainTheDeadRegistrysWatchedTable() {
         let owners = (0..<100_000).map { _ in Plain() }
         var kept: [Finalizer<Void>] = []
-        let before: Int
         do {
             let registry = FinalizerRegistry(sweepInterval: nil)
-            before = heapInUse()
             for owner in owners { registry.finalize(owner, runsAtExit: false) {} }
-            // Keep one handle from every shard (any one will do).
-            for _ in 0..<64 { kept.append(registry.finalize(Plain(), runsAtExit: false) {}) }
+            kept.append(registry.finalize(Plain(), runsAtExit: false) {})
+            #expect(kept[0]._shard.watchedCapacity > 0)
         }
-        // The registry is gone: every watched finalizer ran or was detached.
+        // The registry is gone: every watched finalizer ran or was detached,
+        // and the table each kept shard had is freed.
         #expect(kept.allSatisfy { !$0.isAlive })
-        // mallinfo2 is intercepted (reads 0) under AddressSanitizer.
-        guard before > 0 else { return }
-        let withHandles = heapInUse()
-        kept.removeAll()
-        let withoutHandles = heapInUse()
-        let retainedByHandles = withHandles - withoutHandles
-        // 64 finalizers and their shards and core are a few KB; a table of
-        // 100,000 entries is over 1.5 MB.
-        #expect(retainedByHandles < 256 * 1024)
+        #expect(kept.allSatisfy { $0._shard.watchedCapacity == 0 })
         withExtendedLifetime(owners) {}
     }
 
