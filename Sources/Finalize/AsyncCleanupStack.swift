@@ -94,7 +94,11 @@ public final class AsyncCleanupStack {
     /// throws, its error is kept and the next entry still runs. It cannot
     /// suppress errors; use `push` for that.
     ///
-    /// - Parameter body: the cleanup.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - body: the cleanup.
     public func `defer`(
         fileID: StaticString = #fileID, line: Int = #line,
         _ body: consuming @escaping () throws -> Void
@@ -113,7 +117,11 @@ public final class AsyncCleanupStack {
     /// stack.defer { await connection.close() }
     /// ```
     ///
-    /// - Parameter body: the cleanup.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - body: the cleanup.
     public func `defer`(
         fileID: StaticString = #fileID, line: Int = #line,
         _ body: consuming @escaping () async throws -> Void
@@ -124,7 +132,11 @@ public final class AsyncCleanupStack {
     /// Adds a synchronous exit callback that sees the current error and may
     /// suppress it by returning `true`, as ``CleanupStack/push(fileID:line:_:)``.
     ///
-    /// - Parameter exit: the callback; returns whether to suppress.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - exit: the callback; returns whether to suppress.
     public func push(
         fileID: StaticString = #fileID, line: Int = #line,
         _ exit: consuming @escaping ((any Error)?) throws -> Bool
@@ -146,7 +158,11 @@ public final class AsyncCleanupStack {
     /// }
     /// ```
     ///
-    /// - Parameter exit: the callback; returns whether to suppress.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - exit: the callback; returns whether to suppress.
     public func push(
         fileID: StaticString = #fileID, line: Int = #line,
         _ exit: consuming @escaping ((any Error)?) async throws -> Bool
@@ -170,7 +186,11 @@ public final class AsyncCleanupStack {
     ///   - isolation: the caller's actor, passed implicitly.
     ///   - acquire: creates the resource.
     ///   - release: releases it at unwind.
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
     /// - Returns: the resource.
+    /// - Throws: what `acquire` throws; nothing is added to the stack then.
     @discardableResult
     public func enter<R>(
         isolation: isolated (any Actor)? = #isolation,
@@ -190,7 +210,11 @@ public final class AsyncCleanupStack {
     /// At unwind it runs synchronously if still pending, state
     /// `.ran(.scopeEnd)`; one that already ran or was detached is skipped.
     ///
-    /// - Parameter finalizer: the finalizer to run at scope end.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - finalizer: the finalizer to run at scope end.
     /// - Returns: the same finalizer.
     @discardableResult
     public func adopt<R>(

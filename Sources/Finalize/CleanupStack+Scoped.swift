@@ -60,6 +60,10 @@ public func withCleanupStack(_ body: (CleanupStack) throws -> Void) throws {
 /// }
 /// ```
 ///
+/// A single-expression body whose expression has a value
+/// (`{ stack in stack.adopt(f) }`) selects this overload and the result is
+/// then unused; add `return` or `_ =` to stay in the `Void` form.
+///
 /// - Parameter body: the scope; receives the stack and returns a value.
 /// - Returns: the value `body` returned, if no error is left after unwinding.
 public func withCleanupStack<T>(_ body: (CleanupStack) throws -> T) throws -> T {

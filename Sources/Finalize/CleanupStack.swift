@@ -93,7 +93,11 @@ public final class CleanupStack {
     /// stack.defer { buffer.deallocate() }
     /// ```
     ///
-    /// - Parameter body: the cleanup.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - body: the cleanup.
     @inlinable
     public func `defer`(
         fileID: StaticString = #fileID, line: Int = #line,
@@ -118,7 +122,11 @@ public final class CleanupStack {
     /// stack.defer { close(descriptor) }   // non-throwing: this overload
     /// ```
     ///
-    /// - Parameter body: the cleanup.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - body: the cleanup.
     @inlinable
     public func `defer`(
         fileID: StaticString = #fileID, line: Int = #line,
@@ -145,7 +153,11 @@ public final class CleanupStack {
     /// }
     /// ```
     ///
-    /// - Parameter exit: the callback; returns whether to suppress.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - exit: the callback; returns whether to suppress.
     public func push(
         fileID: StaticString = #fileID, line: Int = #line,
         _ exit: consuming @escaping ((any Error)?) throws -> Bool
@@ -167,7 +179,11 @@ public final class CleanupStack {
     /// - Parameters:
     ///   - acquire: creates the resource, on the calling thread, now.
     ///   - release: releases it at unwind.
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
     /// - Returns: the resource.
+    /// - Throws: what `acquire` throws; nothing is added to the stack then.
     @discardableResult
     public func enter<R>(
         fileID: StaticString = #fileID, line: Int = #line,
@@ -197,7 +213,11 @@ public final class CleanupStack {
     /// }   // closed here, unless `file` died first; never twice
     /// ```
     ///
-    /// - Parameter finalizer: the finalizer to run at scope end.
+    /// - Parameters:
+    ///   - fileID: the call site's `#fileID`, recorded for the failure report
+    ///     of a stack deinitialized without being closed; leave the default.
+    ///   - line: the call site's line, recorded with `fileID`; leave the default.
+    ///   - finalizer: the finalizer to run at scope end.
     /// - Returns: the same finalizer.
     @discardableResult
     public func adopt<R>(
@@ -217,11 +237,20 @@ public final class CleanupStack {
     /// object that will own the resources.
     ///
     /// ```swift
-    /// init() throws {
-    ///     try withCleanupStack { stack in
-    ///         a = try stack.enter { try open("a") } release: { close($0) }
-    ///         b = try stack.enter { try open("b") } release: { close($0) }
-    ///         cleanups = stack.move()   // success: nothing closes now
+    /// final class Pair {
+    ///     let a: CInt
+    ///     let b: CInt
+    ///     private let cleanups: CleanupStack
+    ///     init() throws {
+    ///         let stack = CleanupStack()
+    ///         do {
+    ///             a = try stack.enter { try openOrThrow("a") } release: { close($0) }
+    ///             b = try stack.enter { try openOrThrow("b") } release: { close($0) }
+    ///         } catch {
+    ///             try? stack.close()      // a failure half-way closes what was opened
+    ///             throw error
+    ///         }
+    ///         cleanups = stack.move()     // success: nothing closes now; the Pair owns the releases
     ///     }
     /// }
     /// ```

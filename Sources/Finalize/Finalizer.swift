@@ -7,8 +7,9 @@ import Synchronization
 /// finalizer, for any other owner the registry does, until it runs or is
 /// detached. Once it has run or been detached, the handle no longer holds the
 /// cleanup or the resource, so a kept handle costs only its own few bytes
-/// (and keeps its registry's bookkeeping core, under a kilobyte, even after
-/// the registry itself is gone).
+/// (and keeps its registry's bookkeeping core and one shard, about a
+/// kilobyte, more on machines with many processors, even after the registry
+/// itself is gone).
 ///
 /// Threading: every member may be called from any thread at any time,
 /// concurrently with the owner's release, a sweep or a shutdown. The cleanup
@@ -20,9 +21,9 @@ import Synchronization
 /// is held while a cleanup runs, so cleanups may use the registry freely.
 ///
 /// ```swift
-/// let f = finalize(buffer, holding: pointer) { $0.deallocate() }
+/// let f = finalize(connection, holding: connection.fd) { close($0) }
 /// f.isAlive          // true
-/// try f.runNow()     // true: deallocates now; the buffer's death later does nothing
+/// try f.runNow()     // true: closes now; the connection's death later does nothing
 /// f.state            // .ran(.runNow)
 /// ```
 ///
@@ -120,9 +121,11 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// still pending and its owner is alive.
     ///
     /// - Returns: the resource (`()` for a finalizer without one), or nil if
-    ///   the finalizer already ran, was detached, or its owner is already
-    ///   deallocating (then the cleanup is about to run and cannot be
-    ///   stopped). Calling it twice, or after the run, is harmless.
+    ///   the finalizer already ran, was detached, or its owner's last strong
+    ///   reference is already gone: a dead host owner's bag is running its
+    ///   cleanups right now; a dead watched owner's cleanup waits for the
+    ///   next sweep (``runNow()`` still runs it). Either way it can no longer
+    ///   be cancelled. Calling it twice, or after the run, is harmless.
     ///
     /// After a successful detach the finalizer holds neither the cleanup nor
     /// the resource; ownership of the resource passes to you.
@@ -151,7 +154,11 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     ///
     /// The returned owner is a new strong reference: holding it keeps the
     /// owner alive. Returns nil once the owner is deallocating, even while its
-    /// cleanup still waits for its turn.
+    /// cleanup still waits for its turn. Safe from any thread.
+    ///
+    /// - Returns: the owner (a new strong reference) and the resource (`()`
+    ///   for a finalizer without one), or nil if the finalizer is no longer
+    ///   pending or its owner is deallocating.
     public func peek() -> (owner: AnyObject, resource: Resource)? {
         guard _acquireBusy() else { return nil }
         let owner = _owner.tryLoad()

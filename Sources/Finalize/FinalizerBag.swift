@@ -46,12 +46,18 @@ public final class FinalizerBag: FinalizerHost, Sendable {
     let _restLock = _SpinLock()
 
     /// Creates an empty bag for one owner.
+    ///
+    /// Store it as your class's `let finalizers` and never share it: the
+    /// bag's deinit is the owner's deinit sentinel.
     public init() {}
 
     /// The bag itself: a bag is its own host.
     public var finalizers: FinalizerBag { self }
 
     /// The number of finalizers in the bag that are still pending.
+    ///
+    /// A snapshot: another thread may register, run or detach one right
+    /// after.
     public var pendingCount: Int {
         _restLock.withLock {
             var count = _rest.reduce(0) { $0 + ($1._isPendingNow ? 1 : 0) }

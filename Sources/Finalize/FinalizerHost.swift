@@ -1,5 +1,12 @@
 /// An owner whose finalizers run deterministically, inside its last release.
 ///
+/// Lifetime: the bag is a *deinit sentinel*. When the owner's last strong
+/// reference goes away, Swift destroys its stored properties, the bag's
+/// `deinit` runs, and every pending finalizer on the owner runs right there,
+/// synchronously, on the releasing thread, newest first, with the trigger
+/// ``FinalizerTrigger/ownerDeinit``. No sweep is involved and the handles
+/// returned by `finalize` need not be kept: the bag keeps them.
+///
 /// Adopt it with one stored constant:
 ///
 /// ```swift
@@ -12,13 +19,6 @@
 ///     }
 /// }
 /// ```
-///
-/// Lifetime: the bag is a *deinit sentinel*. When the owner's last strong
-/// reference goes away, Swift destroys its stored properties, the bag's
-/// `deinit` runs, and every pending finalizer on the owner runs right there,
-/// synchronously, on the releasing thread, newest first, with the trigger
-/// ``FinalizerTrigger/ownerDeinit``. No sweep is involved and the handles
-/// returned by `finalize` need not be kept: the bag keeps them.
 ///
 /// Requirements: `finalizers` must be a stored `let` that the owner creates
 /// and never shares. A bag retained elsewhere outlives its owner and its

@@ -24,6 +24,12 @@ public struct FinalizerInfo: Sendable, Hashable, CustomStringConvertible {
     public let runsAtExit: Bool
 
     /// Creates a description; Finalize makes these for you.
+    ///
+    /// - Parameters:
+    ///   - fileID: the `#fileID` of the registration.
+    ///   - line: the line of the registration.
+    ///   - ownerType: the owner's type name, or `<deallocated>`.
+    ///   - runsAtExit: the finalizer's exit flag.
     public init(fileID: String, line: Int, ownerType: String, runsAtExit: Bool) {
         self.fileID = fileID
         self.line = line

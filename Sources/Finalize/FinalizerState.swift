@@ -38,7 +38,8 @@ public enum FinalizerTrigger: Sendable, Equatable, CaseIterable, CustomStringCon
     /// ``Finalizer/runNow()`` was called.
     case runNow
     /// A ``CleanupStack`` or ``AsyncCleanupStack`` that adopted the finalizer
-    /// unwound.
+    /// unwound. Also the trigger of the failure reports of a stack
+    /// deinitialized without being closed, for all of its entries.
     case scopeEnd
     /// ``FinalizerRegistry/shutdown()`` ran it, including the process-exit
     /// run of ``FinalizerRegistry/shared``.

@@ -68,7 +68,7 @@ public struct UniqueResource<Resource>: ~Copyable {
     /// release closure never runs; the resource is yours to free.
     ///
     /// ```swift
-    /// var guarded = UniqueResource(fd) { close($0) }
+    /// let guarded = UniqueResource(fd) { close($0) }
     /// try configure(guarded.resource)   // throws: fd closed
     /// return guarded.take()             // success: the caller owns fd now
     /// ```

@@ -65,7 +65,7 @@ struct _CleanupEntry {
             }, site)
     }
 
-    @inlinable @inline(__always)
+    @inline(__always)
     static func exit(
         _ exit: consuming @escaping ((any Error)?) throws -> Bool, _ site: _RegistrationSite
     ) -> _CleanupEntry {
