@@ -9,10 +9,9 @@
 /// entry down, in order) in a new task, as one unwinding, and at its end
 /// reports every failure (an adopted finalizer's to its own registry's
 /// `onFailure`, any other to standard error, each with its site). That
-/// fallback is late and races with whatever the cleanups touch: the
-/// remaining synchronous entries run on a task that is not on your actor
-/// (even one written on the main actor), and an `async` entry formed on your
-/// actor waits for that actor. Always close the stack.
+/// fallback is late, runs in a task on the actor the stack was created on
+/// (later, not where it was dropped), and races with whatever the cleanups
+/// touch: always close the stack.
 ///
 /// Threading: not `Sendable`; use it from one task (one isolation domain).
 /// ``close(isolation:)``, ``enter(isolation:fileID:line:_:release:)`` and
@@ -57,11 +56,22 @@ public final class AsyncCleanupStack {
     /// observe the reports.
     var _reportFailure: (@Sendable (FinalizerFailure) -> Void)?
 
+    /// The actor the stack was created on, where the fallback of a stack
+    /// deinitialized with entries runs them.
+    private let _isolation: (any Actor)?
+
     /// Creates an empty stack.
     ///
-    /// Lifetime: unwind it with ``close(isolation:)`` when the scope ends, or use
-    /// `withAsyncCleanupStack`.
-    public init() {}
+    /// Lifetime: unwind it with ``close(isolation:)`` when the scope ends, or
+    /// use `withAsyncCleanupStack`. The stack remembers the actor it is
+    /// created on (and keeps it alive): a stack deinitialized with async
+    /// entries left runs them in a task on that actor.
+    ///
+    /// - Parameter isolation: the actor a dropped stack's leftover entries
+    ///   run on; the caller's actor by default (nil: the global executor).
+    public init(isolation: (any Actor)? = #isolation) {
+        _isolation = isolation
+    }
 
     deinit {
         guard !_entries.isEmpty else { return }
@@ -80,7 +90,8 @@ public final class AsyncCleanupStack {
         // sees and may suppress them), reported once, at its end.
         let rest = _AbandonedAsyncEntries(
             entries: _entries.takeAll(), unwinder: unwinder, reportFailure: _reportFailure)
-        Task { await rest.run() }
+        let isolation = _isolation
+        Task { await rest.run(isolation: isolation) }
     }
 
     /// The number of entries waiting to run.
@@ -314,10 +325,11 @@ final class _AbandonedAsyncEntries: @unchecked Sendable {
         self.reportFailure = reportFailure
     }
 
-    func run() async {
+    /// Unwinds on `isolation`, the actor the stack was created on.
+    func run(isolation: isolated (any Actor)?) async {
         var unwinder = unwinder
         while let entry = entries.popLast() {
-            await AsyncCleanupStack._run(isolation: nil, entry, &unwinder)
+            await AsyncCleanupStack._run(isolation: isolation, entry, &unwinder)
         }
         unwinder.report(to: reportFailure)
     }

@@ -245,12 +245,13 @@ struct AsyncProbeTests {
     }
 
     /// A sync entry added on the main actor, left under an async entry of a
-    /// dropped stack, runs in the fallback task off the main actor, while the
+    /// dropped stack, runs in the fallback task on the main actor: the
     /// compiler checked it as main-actor code (it mutates main-actor state
-    /// without an await). Documented ("runs off your actor") but unsound:
-    /// a data race the language promised could not happen.
+    /// without an await). (This review found it running off the main actor,
+    /// a data race the language promised could not happen; the stack now
+    /// remembers the actor it was created on.)
     @MainActor
-    @Test func deinitSyncEntryFromTheMainActorRunsOffIt() async throws {
+    @Test func deinitSyncEntryFromTheMainActorRunsOnIt() async throws {
         let state = ProbeMainActorState()
         let mainThread = pthread_self()
         let (events, continuation) = AsyncStream.makeStream(of: Bool.self)
@@ -265,9 +266,8 @@ struct AsyncProbeTests {
         }
         var onMain: [Bool] = []
         for await value in events { onMain.append(value) }
-        withKnownIssue("documented: a dropped stack's fallback task runs entries off the caller's actor") {
-            #expect(onMain == [true])
-        }
+        // The fallback task runs on the actor the stack was created on.
+        #expect(onMain == [true])
     }
 
     // MARK: - Unwinding that changes the stack
