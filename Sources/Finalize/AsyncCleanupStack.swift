@@ -9,9 +9,10 @@
 /// entry down, in order) in a new task, as one unwinding, and at its end
 /// reports every failure (an adopted finalizer's to its own registry's
 /// `onFailure`, any other to standard error, each with its site). That
-/// fallback is late, runs in a task on the actor the stack was created on
-/// (later, not where it was dropped), and races with whatever the cleanups
-/// touch: always close the stack.
+/// fallback is late, runs in a task on the actor the stack was created or
+/// filled on (or, once that actor is gone or for a stack only ever used in
+/// nonisolated code, on the global executor), and races with whatever the
+/// cleanups touch: always close the stack.
 ///
 /// Threading: not `Sendable`; use it from one task (one isolation domain).
 /// ``close(isolation:)``, ``enter(isolation:fileID:line:_:release:)`` and
@@ -56,21 +57,40 @@ public final class AsyncCleanupStack {
     /// observe the reports.
     var _reportFailure: (@Sendable (FinalizerFailure) -> Void)?
 
-    /// The actor the stack was created on, where the fallback of a stack
-    /// deinitialized with entries runs them.
-    private let _isolation: (any Actor)?
+    /// The actor the stack was created or last filled on, where the fallback
+    /// of a stack deinitialized with entries runs them. Weak: an actor that
+    /// owns a stack made on itself must not be kept alive by it (once the
+    /// actor is gone, nothing else can touch its state either).
+    private weak var _isolation: (any Actor)?
+    /// The identity of `_isolation`, so that recording the same actor on
+    /// every entry costs a comparison, not a weak store.
+    @exclusivity(unchecked) private var _isolationID: ObjectIdentifier?
 
     /// Creates an empty stack.
     ///
     /// Lifetime: unwind it with ``close(isolation:)`` when the scope ends, or
     /// use `withAsyncCleanupStack`. The stack remembers the actor it is
-    /// created on (and keeps it alive): a stack deinitialized with async
+    /// created or filled on (weakly): a stack deinitialized with async
     /// entries left runs them in a task on that actor.
     ///
     /// - Parameter isolation: the actor a dropped stack's leftover entries
     ///   run on; the caller's actor by default (nil: the global executor).
     public init(isolation: (any Actor)? = #isolation) {
-        _isolation = isolation
+        _note(isolation)
+    }
+
+    /// Records the actor entries are being added on. A stack is not
+    /// `Sendable`, so all of its entries come from one isolation domain (a
+    /// stack made in nonisolated code and then filled on an actor records
+    /// that actor); nil (nonisolated code) never replaces an actor.
+    @inline(__always)
+    private func _note(_ isolation: (any Actor)?) {
+        guard let isolation else { return }
+        let id = ObjectIdentifier(isolation)
+        if id != _isolationID {
+            _isolation = isolation
+            _isolationID = id
+        }
     }
 
     deinit {
@@ -106,14 +126,18 @@ public final class AsyncCleanupStack {
     /// suppress errors; use `push` for that.
     ///
     /// - Parameters:
+    ///   - isolation: the caller's actor, passed implicitly; recorded so that
+    ///     a stack dropped without `close` runs its leftover entries there.
     ///   - fileID: the call site's `#fileID`, recorded for the failure report
     ///     of a stack deinitialized without being closed; leave the default.
     ///   - line: the call site's line, recorded with `fileID`; leave the default.
     ///   - body: the cleanup.
     public func `defer`(
+        isolation: (any Actor)? = #isolation,
         fileID: StaticString = #fileID, line: Int = #line,
         _ body: consuming @escaping () throws -> Void
     ) {
+        _note(isolation)
         _entries.append(.sync(.deferred(body, _RegistrationSite(fileID: fileID, line: line))))
     }
 
@@ -129,14 +153,18 @@ public final class AsyncCleanupStack {
     /// ```
     ///
     /// - Parameters:
+    ///   - isolation: the caller's actor, passed implicitly; recorded so that
+    ///     a stack dropped without `close` runs its leftover entries there.
     ///   - fileID: the call site's `#fileID`, recorded for the failure report
     ///     of a stack deinitialized without being closed; leave the default.
     ///   - line: the call site's line, recorded with `fileID`; leave the default.
     ///   - body: the cleanup.
     public func `defer`(
+        isolation: (any Actor)? = #isolation,
         fileID: StaticString = #fileID, line: Int = #line,
         _ body: consuming @escaping () async throws -> Void
     ) {
+        _note(isolation)
         _entries.append(.deferred(body, _RegistrationSite(fileID: fileID, line: line)))
     }
 
@@ -144,14 +172,18 @@ public final class AsyncCleanupStack {
     /// suppress it by returning `true`, as ``CleanupStack/push(fileID:line:_:)``.
     ///
     /// - Parameters:
+    ///   - isolation: the caller's actor, passed implicitly; recorded so that
+    ///     a stack dropped without `close` runs its leftover entries there.
     ///   - fileID: the call site's `#fileID`, recorded for the failure report
     ///     of a stack deinitialized without being closed; leave the default.
     ///   - line: the call site's line, recorded with `fileID`; leave the default.
     ///   - exit: the callback; returns whether to suppress.
     public func push(
+        isolation: (any Actor)? = #isolation,
         fileID: StaticString = #fileID, line: Int = #line,
         _ exit: consuming @escaping ((any Error)?) throws -> Bool
     ) {
+        _note(isolation)
         _entries.append(.sync(.exit(exit, _RegistrationSite(fileID: fileID, line: line))))
     }
 
@@ -170,14 +202,18 @@ public final class AsyncCleanupStack {
     /// ```
     ///
     /// - Parameters:
+    ///   - isolation: the caller's actor, passed implicitly; recorded so that
+    ///     a stack dropped without `close` runs its leftover entries there.
     ///   - fileID: the call site's `#fileID`, recorded for the failure report
     ///     of a stack deinitialized without being closed; leave the default.
     ///   - line: the call site's line, recorded with `fileID`; leave the default.
     ///   - exit: the callback; returns whether to suppress.
     public func push(
+        isolation: (any Actor)? = #isolation,
         fileID: StaticString = #fileID, line: Int = #line,
         _ exit: consuming @escaping ((any Error)?) async throws -> Bool
     ) {
+        _note(isolation)
         _entries.append(.exit(exit, _RegistrationSite(fileID: fileID, line: line)))
     }
 
@@ -210,6 +246,7 @@ public final class AsyncCleanupStack {
         release: @escaping (R) async throws -> Void
     ) async rethrows -> R {
         let resource = try await acquire()
+        _note(isolation)
         _entries.append(.deferred({ try await release(resource) }, _RegistrationSite(fileID: fileID, line: line)))
         return resource
     }
@@ -222,6 +259,8 @@ public final class AsyncCleanupStack {
     /// `.ran(.scopeEnd)`; one that already ran or was detached is skipped.
     ///
     /// - Parameters:
+    ///   - isolation: the caller's actor, passed implicitly; recorded so that
+    ///     a stack dropped without `close` runs its leftover entries there.
     ///   - fileID: the call site's `#fileID`, recorded for the failure report
     ///     of a stack deinitialized without being closed; leave the default.
     ///   - line: the call site's line, recorded with `fileID`; leave the default.
@@ -229,9 +268,11 @@ public final class AsyncCleanupStack {
     /// - Returns: the same finalizer.
     @discardableResult
     public func adopt<R>(
+        isolation: (any Actor)? = #isolation,
         fileID: StaticString = #fileID, line: Int = #line,
         _ finalizer: Finalizer<R>
     ) -> Finalizer<R> {
+        _note(isolation)
         _entries.append(.sync(.adopting(finalizer, _RegistrationSite(fileID: fileID, line: line))))
         return finalizer
     }
@@ -241,7 +282,7 @@ public final class AsyncCleanupStack {
     ///
     /// - Returns: a new stack holding the entries, in the same order.
     public func move() -> AsyncCleanupStack {
-        let moved = AsyncCleanupStack()
+        let moved = AsyncCleanupStack(isolation: _isolation)
         moved._entries = _entries.takeAll()
         return moved
     }

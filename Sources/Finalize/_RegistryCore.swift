@@ -122,7 +122,7 @@ final class _RegistryCore: Sendable {
         let link = _Link(finalizer)
         let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, link) }
         if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
-        if !due.isEmpty { _ = runDue(due) }
+        if !due.isEmpty { _ = runDue(due, collections: 1) }
         return finalizer
     }
 
@@ -233,10 +233,16 @@ final class _RegistryCore: Sendable {
 
     func sweep() -> Int {
         var due: [_WatchedEntry] = []
+        var collections = 0
         for shard in shards where shard.watchedEntries.load(ordering: .relaxed) > 0 {
-            due.append(contentsOf: shard.sweep(dropDetached: shard.hasManyDeadWatchedEntries))
+            let found = shard.sweep(dropDetached: shard.hasManyDeadWatchedEntries)
+            if !found.isEmpty {
+                collections += 1
+                due.append(contentsOf: found)
+            }
         }
-        return runDue(due)
+        guard !due.isEmpty else { return 0 }
+        return runDue(due, collections: collections)
     }
 
     /// Runs the finalizers of dead watched owners, newest first; the
@@ -247,9 +253,13 @@ final class _RegistryCore: Sendable {
     /// comes meanwhile (the process exits while a cleanup of the batch is
     /// slow, blocked, or calls `exit()` itself) runs what the batch has not
     /// run yet. Claims make each run exactly once, whoever gets there first.
-    func runDue(_ due: [_WatchedEntry]) -> Int {
+    /// Each shard that handed over entries counted a collection under its
+    /// lock (`collections` in all); they end once the batch is published,
+    /// and shutdown waits for collections in progress before it looks.
+    func runDue(_ due: [_WatchedEntry], collections: Int) -> Int {
         let batch = _DueBatch(_orderedBySequence(due, newestFirst: true) { $0.sequence })
         inFlight.insert(batch)
+        inFlight.endCollections(collections)
         let ran = batch.fire()
         inFlight.remove(batch)
         return ran
@@ -260,7 +270,10 @@ final class _RegistryCore: Sendable {
         // whatever their runsAtExit flag.
         var ran = sweep()
         // Dead owners that another sweep (or an outer one on this thread)
-        // took and has not run yet.
+        // took and has not run yet; first wait out collections between
+        // leaving their tables and being published (no user code runs
+        // there, so the wait is short).
+        inFlight.waitForCollections()
         for batch in inFlight.snapshot() { ran += batch.fire() }
         var horizon = sequence.current()
         var queue = pendingFinalizers(newerThan: 0, exitOnly: true)  // oldest first; run from the end
@@ -439,10 +452,29 @@ final class _DueBatch: @unchecked Sendable {
     }
 }
 
-/// The batches being run by sweeps right now (rarely more than one).
+/// The batches being run by sweeps right now (rarely more than one), and
+/// the collections on their way to becoming one.
 final class _InFlightSweeps: Sendable {
     private let lock = _SpinLock()
     nonisolated(unsafe) private var batches: [_DueBatch] = []
+    /// Shards that handed dead owners' entries to a sweep not yet published.
+    private let collecting = Atomic<Int>(0)
+
+    /// Called under a shard's lock when it hands over dead owners' entries.
+    func beginCollection() {
+        collecting.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// The batch holding `count` collections is published.
+    func endCollections(_ count: Int) {
+        collecting.wrappingSubtract(count, ordering: .releasing)
+    }
+
+    /// Waits until every collection counted so far is published.
+    func waitForCollections() {
+        var spins = 0
+        while collecting.load(ordering: .acquiring) > 0 { _backOff(&spins) }
+    }
 
     func insert(_ batch: _DueBatch) {
         lock.withLock { batches.append(batch) }

@@ -163,6 +163,9 @@ final class _Shard: Sendable {
         var due: [_WatchedEntry] = []
         if _state.watched.count >= _state.sweepWatchedAt {
             collect(&_state, into: &due, dueOwners: true, dropDetached: true)
+            // Under the lock: a shutdown that finds these entries gone from
+            // the table also finds this collection pending (see `runDue`).
+            if !due.isEmpty { core.inFlight.beginCollection() }
         }
         // Sequentially consistent: pairs with the sweeper's idle check.
         watchedEntries.store(_state.watched.count, ordering: .sequentiallyConsistent)
@@ -177,6 +180,8 @@ final class _Shard: Sendable {
         withState { state in
             var due: [_WatchedEntry] = []
             collect(&state, into: &due, dueOwners: true, dropDetached: dropDetached)
+            // Under the lock, as in `appendWatched`.
+            if !due.isEmpty { core.inFlight.beginCollection() }
             watchedEntries.store(state.watched.count, ordering: .sequentiallyConsistent)
             return due
         }
