@@ -83,7 +83,8 @@ public final class FinalizerRegistry: Sendable {
     ///     yourself, or rely on the amortized sweep during registration).
     ///     The thread sleeps while nothing is watched and does not keep the
     ///     registry alive. Intervals are clamped to between one microsecond
-    ///     (no busy loop) and 100 years (no deadline overflow).
+    ///     and 100 years (no deadline overflow); the thread sweeps that often
+    ///     while anything is watched, so keep it to milliseconds or more.
     ///   - onFailure: receives the cleanup errors that no caller receives,
     ///     with the trigger and the registration site: those of owner deaths,
     ///     sweeps and shutdowns, and those of adopted finalizers run by a
@@ -118,8 +119,8 @@ public final class FinalizerRegistry: Sendable {
         }
     }
 
-    /// The sweep interval actually used: at least a microsecond, so a tiny
-    /// interval does not spin the sweeper, and at most 100 years, so the
+    /// The sweep interval actually used: at least a microsecond, so a zero
+    /// wait never arises from a sub-nanosecond interval, and at most 100 years, so the
     /// sweeper's deadline (now plus the interval) cannot overflow.
     static func _clamped(_ interval: Duration) -> Duration {
         min(max(interval, .microseconds(1)), .seconds(100 * 365 * 86_400))
