@@ -35,13 +35,13 @@ extension Finalizer {
     /// Claims and runs the cleanup for `trigger`; a thrown error goes to the
     /// registry's failure handler. True if this call ran it.
     func _fire(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> Bool {
-        guard let payload = _claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
+        guard let (payload, word) = _claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
         do {
             try payload.run()
         } catch {
-            _shard.core._report(
-                FinalizerFailure(error: error, trigger: trigger, fileID: _site.fileID, line: _site.line))
+            _core._report(FinalizerFailure(error: error, trigger: trigger, fileID: _site.fileID, line: _site.line))
         }
+        _settle(word)
         return true
     }
 
@@ -65,16 +65,6 @@ extension Finalizer {
 
     /// Detaches without handing anything back (the registry is going away).
     func _abandon() {
-        guard _acquireBusy() else { return }
-        var current = _status.load(ordering: .relaxed)
-        while true {
-            let (exchanged, original) = _status.compareExchange(
-                expected: current, desired: _StatusWord(raw: current).detached().raw,
-                ordering: .acquiringAndReleasing)
-            if exchanged { break }
-            current = original
-        }
-        _payload = nil
-        _didLeavePending(_StatusWord(raw: current))
+        _ = _detach(onlyIfOwnerAlive: false)
     }
 }

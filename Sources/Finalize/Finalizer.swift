@@ -31,17 +31,19 @@ import Synchronization
 /// `finalize(_:holding:_:)` functions (the shared registry) or the same
 /// methods of a ``FinalizerRegistry``.
 public final class Finalizer<Resource: Sendable>: Sendable {
-    // Stored properties are declared in layout order, 88 bytes in all (a
-    // 96-byte heap block), none of them depending on `Resource` (see
-    // `_Payload` and `_FinalizerLinks`). The registration line lives in the
+    // Stored properties are declared in layout order, 72 bytes in all (an
+    // 80-byte heap block), none of them depending on `Resource` (see
+    // `_Payload` and `_AnyFinalizer`). The registration line lives in the
     // status word.
 
-    /// The registry shard that tracks this finalizer (and, through its
-    /// core, reports its failures).
-    let _shard: _Shard
-    /// The owner, by an unowned count held by this finalizer (host owners) or
-    /// by the watched table entry (other owners). Looked at only while the
-    /// finalizer is pending and `busy` is held.
+    /// The cleanup and resource. Written at init, then touched only by the
+    /// winner of the claim or by a reader holding `busy` while pending.
+    @exclusivity(unchecked) nonisolated(unsafe) var _payload: _Payload?
+    let _status: Atomic<UInt32>
+    /// The owner, by address. A watched owner's unowned count belongs to its
+    /// table entry; a host owner needs none, because its bag (inside the
+    /// owner) claims this finalizer before the owner's memory goes. Looked
+    /// at only while the finalizer is pending and `busy` is held.
     let _owner: _UnownedOwner
     let _fileID: _FileID
     /// Registration order within the registry, for newest-first shutdown.
@@ -50,25 +52,26 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// a sequence number also sees every registration up to it); never
     /// changed afterwards.
     @exclusivity(unchecked) nonisolated(unsafe) var _sequence: UInt64
-    /// The cleanup and resource. Written at init, then touched only by the
-    /// winner of the claim or by a reader holding `busy` while pending.
-    @exclusivity(unchecked) nonisolated(unsafe) var _payload: _Payload?
-    let _status: Atomic<UInt32>
-    /// A host finalizer's links in its shard's list; guarded by the shard's
-    /// lock.
-    @exclusivity(unchecked) nonisolated(unsafe) var _previous: _Link?
-    @exclusivity(unchecked) nonisolated(unsafe) var _next: _Link?
+    /// Where the registry keeps track of this finalizer: for a host owner,
+    /// its slot in the shard's exit log while it is pending or running (nil
+    /// once settled); for a watched owner, its shard, retained.
+    @exclusivity(unchecked) nonisolated(unsafe) var _home: UnsafeMutableRawPointer?
 
     init(
-        shard: _Shard, owner: _UnownedOwner, fileID: _FileID,
-        sequence: UInt64, status: _StatusWord, payload: consuming _Payload?
+        owner: _UnownedOwner, fileID: _FileID, status: _StatusWord, payload: consuming _Payload?
     ) {
-        _shard = shard
-        _owner = owner
-        _fileID = fileID
-        _sequence = sequence
         _payload = payload
         _status = Atomic(status.raw)
+        _owner = owner
+        _fileID = fileID
+        _sequence = 0
+        _home = nil
+    }
+
+    deinit {
+        if _StatusWord(raw: _status.load(ordering: .relaxed)).isWatched, let home = _home {
+            Unmanaged<_Shard>.fromOpaque(home).release()
+        }
     }
 
     /// Whether the cleanup is still pending: not run, not detached.
@@ -85,14 +88,18 @@ public final class Finalizer<Resource: Sendable>: Sendable {
         _StatusWord(raw: _status.load(ordering: .acquiring)).state
     }
 
-    /// Whether ``FinalizerRegistry/shutdown()`` (and, for the shared
-    /// registry, process exit) runs this finalizer if it is still pending.
+    /// Whether ``FinalizerRegistry/shutdown()`` (and process exit) runs this
+    /// finalizer if it is still pending.
     ///
-    /// Defaults to the `runsAtExit` argument of the registration. Setting it
-    /// on a finalizer that already ran or was detached has no effect. Safe
-    /// from any thread.
+    /// Defaults to the `runsAtExit` argument of the registration. Reads
+    /// false once the finalizer has run or was detached (it can no longer
+    /// run at exit), and setting it then has no effect. Safe from any
+    /// thread.
     public var runsAtExit: Bool {
-        get { _StatusWord(raw: _status.load(ordering: .relaxed)).runsAtExit }
+        get {
+            let word = _StatusWord(raw: _status.load(ordering: .acquiring))
+            return word.isPending && word.runsAtExit
+        }
         set {
             if newValue {
                 _status.bitwiseOr(_StatusWord.exitBit, ordering: .acquiringAndReleasing)
@@ -130,8 +137,15 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// After a successful detach the finalizer holds neither the cleanup nor
     /// the resource; ownership of the resource passes to you.
     public func detach() -> Resource? {
+        _detach(onlyIfOwnerAlive: true)?.resource(as: Resource.self)
+    }
+
+    /// Moves pending → detached and takes the payload; nil if the finalizer
+    /// is no longer pending (or, with `onlyIfOwnerAlive`, if its owner is
+    /// deallocating: its death is already running or awaiting the cleanup).
+    func _detach(onlyIfOwnerAlive: Bool) -> _Payload? {
         guard _acquireBusy() else { return nil }
-        if _owner.isDeallocating {
+        if onlyIfOwnerAlive && _owner.isDeallocating {
             _releaseBusy()
             return nil
         }
@@ -144,9 +158,11 @@ public final class Finalizer<Resource: Sendable>: Sendable {
             if exchanged { break }
             current = original
         }
+        let word = _StatusWord(raw: current)
+        if word.isWatched { _watchedShard.watchedLeftPending() }
         let payload = _payload.take()
-        _didLeavePending(_StatusWord(raw: current))
-        return payload?.resource(as: Resource.self)
+        _settle(word)
+        return payload
     }
 
     /// The owner and the resource, if the finalizer is pending and the owner
@@ -178,19 +194,29 @@ public final class Finalizer<Resource: Sendable>: Sendable {
 
     // MARK: - Claiming
 
-    /// Runs the cleanup for `trigger` if still pending; rethrows its error.
-    /// The scoped side (`CleanupStack.adopt`) uses this with `.scopeEnd`.
+    /// Runs the cleanup for `trigger` if still pending; rethrows its error,
+    /// passed through `failure` (which also receives the registry core, for
+    /// callers that report the error there later).
     @discardableResult
-    func _run(trigger: FinalizerTrigger) throws -> Bool {
-        guard let payload = _claim(trigger, requiringExitFlag: false) else { return false }
-        try payload.run()
+    func _run(
+        trigger: FinalizerTrigger,
+        failure: (any Error, _RegistryCore) -> any Error = { error, _ in error }
+    ) throws -> Bool {
+        guard let (payload, word) = _claim(trigger, requiringExitFlag: false) else { return false }
+        defer { _settle(word) }
+        do {
+            try payload.run()
+        } catch {
+            throw failure(error, _core)
+        }
         return true
     }
 
     /// Moves pending → ran(trigger) and takes the payload; nil if another
     /// trigger won (or, with `requiringExitFlag`, if runsAtExit is off).
+    /// The winner runs the payload and then calls `_settle` with the word.
     @inline(__always)
-    func _claim(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> _Payload? {
+    func _claim(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> (_Payload, _StatusWord)? {
         var current = _status.load(ordering: .acquiring)
         var spins = 0
         while true {
@@ -205,23 +231,37 @@ public final class Finalizer<Resource: Sendable>: Sendable {
             let (exchanged, original) = _status.compareExchange(
                 expected: current, desired: word.ran(trigger).raw, ordering: .acquiringAndReleasing)
             if exchanged {
-                let payload = _payload.take()
-                _didLeavePending(word)
-                return payload
+                if word.isWatched { _watchedShard.watchedLeftPending() }
+                return (_payload.take().unsafelyUnwrapped, word)
             }
             current = original
         }
     }
 
-    /// Bookkeeping after this thread moved the finalizer out of pending.
+    /// Bookkeeping after this thread moved the finalizer out of pending and
+    /// ran (or dropped) its payload: a host finalizer gives its exit-log
+    /// slot back. (A watched one was counted out at the claim; its table
+    /// entry goes at the next sweep or compaction.)
     @inline(__always)
-    func _didLeavePending(_ word: _StatusWord) {
-        if word.isWatched {
-            _shard.watchedLeftPending()
-        } else {
-            _shard.unlinkHost(_Link(self))
-            _owner.release()
+    func _settle(_ word: _StatusWord) {
+        guard !word.isWatched, let slot = _home else { return }
+        _home = nil
+        _ExitLog.release(slot)
+    }
+
+    /// The registry core, while the finalizer is pending or being run (a
+    /// host finalizer's slot, or a watched finalizer's shard, keeps it).
+    var _core: _RegistryCore {
+        if _StatusWord(raw: _status.load(ordering: .relaxed)).isWatched {
+            return _watchedShard.core
         }
+        return _ExitLog.shard(ofSlot: _home.unsafelyUnwrapped)._withUnsafeGuaranteedRef { $0.core }
+    }
+
+    /// A watched finalizer's shard (it holds a reference to it).
+    @inline(__always)
+    var _watchedShard: _Shard {
+        Unmanaged<_Shard>.fromOpaque(_home.unsafelyUnwrapped).takeUnretainedValue()
     }
 
     /// Sets busy if pending; false if the finalizer is dead.

@@ -1,21 +1,25 @@
 import Synchronization
 
-/// The finalizers of one ``FinalizerHost`` owner, run when the owner dies.
+/// The finalizers of one ``FinalizerHost`` owner, stored inside the owner and
+/// run when the owner dies.
 ///
-/// Lifetime: store one in your class as `let finalizers = FinalizerBag()` and
-/// never share it. The bag lives exactly as long as its owner, so its
-/// `deinit` is a sentinel for the owner's: when the owner's last strong
-/// reference goes away, the bag runs every pending finalizer registered on
-/// the owner, synchronously, on the releasing thread, newest first, each with
-/// the trigger ``FinalizerTrigger/ownerDeinit``. The bag holds the finalizers
-/// strongly, so you need not keep the handles that `finalize` returns.
+/// Lifetime: declare one in your class as `let finalizers = FinalizerBag()`.
+/// The bag is a noncopyable value stored inline in the owner (one word, no
+/// allocation of its own), so it lives exactly as long as its owner and can
+/// never be shared or outlive it. Swift destroys it as part of the owner's
+/// destruction, right after the owner's own `deinit`: at that moment the bag
+/// runs every pending finalizer registered on the owner, synchronously, on
+/// the thread that released the owner's last strong reference, newest
+/// registration first, each with the trigger
+/// ``FinalizerTrigger/ownerDeinit``. The bag holds its finalizers strongly,
+/// so you need not keep the handles that `finalize` returns.
 ///
-/// Threading: registration on the same owner from several threads at once is
-/// safe. The cleanups run inside the owner's release, so a cleanup must not
-/// expect the owner to be reachable (it is not: `peek()` returns nil).
-///
-/// A bag is itself a host: `finalize(bag) { ... }` ties a cleanup to the
-/// bag's own life, which is handy in tests and for owning a bag directly.
+/// Threading: registering on the same owner from several threads at once is
+/// safe (the first finalizer takes the bag's word with one
+/// compare-and-exchange; further ones go to a small side list under a lock
+/// held for a few instructions). The cleanups run inside the owner's
+/// release, so a cleanup must not expect the owner to be reachable: it is
+/// not, and ``Finalizer/peek()`` returns nil.
 ///
 /// ```swift
 /// final class TempFile: FinalizerHost {
@@ -28,100 +32,187 @@ import Synchronization
 /// }
 /// do { _ = TempFile(path: "/tmp/x") }   // unlinked here, on this thread
 /// ```
-public final class FinalizerBag: FinalizerHost, Sendable {
-    /// The inline slot's state: 0 empty, 1 being filled, 2 filled. Most
-    /// owners have one finalizer, which takes the slot with one
-    /// compare-and-exchange and no lock.
-    let _firstState = Atomic<Int>(0)
-    /// Written once, by the thread that moved `_firstState` from 0 to 1;
-    /// afterwards replaced only under `_restLock` (when its finalizer is dead).
-    @exclusivity(unchecked) nonisolated(unsafe) var _first: _AnyFinalizer?
-    /// Further finalizers; guarded by `_restLock`.
-    @exclusivity(unchecked) nonisolated(unsafe) var _rest: [_AnyFinalizer] = []
-    @exclusivity(unchecked) nonisolated(unsafe) var _compactAt = 16
-    /// The lock of the slow path (a second finalizer on one owner,
-    /// registered from two threads at the same instant, is the only
-    /// contention it can see); held for an append or a compaction, never
-    /// while a cleanup runs.
-    let _restLock = _SpinLock()
+public struct FinalizerBag: ~Copyable, Sendable {
+    /// The bag's one word:
+    /// - 0: no finalizer;
+    /// - the address of one finalizer (the common case), which the word
+    ///   holds strongly;
+    /// - the address of a `_BagOverflow` (several finalizers) with
+    ///   `overflowBit` set, held strongly;
+    /// - `lockBit` set while a registration rearranges the bag (a second
+    ///   finalizer arrives, or a diagnostic reads it).
+    /// Objects are at least 16-byte aligned, so the low bits are free.
+    let _word = Atomic<UInt>(0)
 
-    /// Creates an empty bag for one owner.
-    ///
-    /// Store it as your class's `let finalizers` and never share it: the
-    /// bag's deinit is the owner's deinit sentinel.
+    static var overflowBit: UInt { 1 }
+    static var lockBit: UInt { 2 }
+    static var addressMask: UInt { ~UInt(15) }
+
+    /// Creates an empty bag. Store it as your class's
+    /// `let finalizers = FinalizerBag()`; it lives and dies with that object.
     public init() {}
 
-    /// The bag itself: a bag is its own host.
-    public var finalizers: FinalizerBag { self }
+    deinit {
+        // Nothing else can reach the bag now: its owner's last strong
+        // reference is gone, so no registration or reader is running.
+        let word = _word.load(ordering: .acquiring)
+        guard word != 0 else { return }
+        Self._runAndRelease(word, trigger: .ownerDeinit)
+    }
 
     /// The number of finalizers in the bag that are still pending.
     ///
     /// A snapshot: another thread may register, run or detach one right
-    /// after.
+    /// after. Safe from any thread while you hold the owner.
     public var pendingCount: Int {
-        _restLock.withLock {
-            var count = _rest.reduce(0) { $0 + ($1._isPendingNow ? 1 : 0) }
-            if _waitForFirst(), _first?._isPendingNow == true { count += 1 }
-            return count
+        let word = _lock()
+        defer { _word.store(word, ordering: .releasing) }
+        guard word != 0 else { return 0 }
+        if word & Self.overflowBit == 0 {
+            return Self._finalizer(word)._withUnsafeGuaranteedRef { $0._isPendingNow ? 1 : 0 }
+        }
+        return Self._overflow(word)._withUnsafeGuaranteedRef { $0.pendingCount }
+    }
+
+    // MARK: - Registration
+
+    /// Adds a finalizer, taking over one strong reference to it.
+    @inline(__always)
+    func _add(_ finalizer: Unmanaged<_AnyFinalizer>) {
+        let address = UInt(bitPattern: finalizer.toOpaque())
+        if _word.compareExchange(expected: 0, desired: address, ordering: .releasing).exchanged { return }
+        _addSlow(address)
+    }
+
+    /// A second finalizer on the same owner: under the bag's lock bit,
+    /// replace a dead single finalizer, or move to (or append to) the
+    /// side list, which drops dead entries as it grows.
+    @inline(never)
+    func _addSlow(_ address: UInt) {
+        let word = _lockOrInstall(address)
+        guard word != 0 else { return }  // installed into an empty bag
+        if word & Self.overflowBit != 0 {
+            Self._overflow(word)._withUnsafeGuaranteedRef { $0.append(address) }
+            _word.store(word, ordering: .releasing)
+            return
+        }
+        let single = Self._finalizer(word)
+        if single._withUnsafeGuaranteedRef({ $0._isPendingNow }) {
+            let overflow = _BagOverflow(first: UInt(bitPattern: single.toOpaque()), second: address)
+            _word.store(UInt(bitPattern: Unmanaged.passRetained(overflow).toOpaque()) | Self.overflowBit,
+                        ordering: .releasing)
+        } else {
+            // The single finalizer ran or was detached: it no longer needs
+            // its owner's death; let the new one take its place.
+            _word.store(address, ordering: .releasing)
+            single.release()
+        }
+    }
+
+    /// Sets the lock bit and returns the word as it was, or installs
+    /// `address` into an empty bag and returns 0.
+    private func _lockOrInstall(_ address: UInt) -> UInt {
+        var spins = 0
+        var current = _word.load(ordering: .relaxed)
+        while true {
+            if current & Self.lockBit != 0 {
+                _backOff(&spins)
+                current = _word.load(ordering: .relaxed)
+                continue
+            }
+            let desired = current == 0 ? address : current | Self.lockBit
+            let (exchanged, original) = _word.compareExchange(
+                expected: current, desired: desired, ordering: .acquiringAndReleasing)
+            if exchanged { return current }
+            current = original
+        }
+    }
+
+    /// Sets the lock bit; returns the word without it (restore it to unlock).
+    private func _lock() -> UInt {
+        var spins = 0
+        var current = _word.load(ordering: .relaxed)
+        while true {
+            if current & Self.lockBit != 0 {
+                _backOff(&spins)
+                current = _word.load(ordering: .relaxed)
+                continue
+            }
+            let (exchanged, original) = _word.compareExchange(
+                expected: current, desired: current | Self.lockBit, ordering: .acquiring)
+            if exchanged { return current }
+            current = original
+        }
+    }
+
+    // MARK: - Running
+
+    /// Runs (with `trigger`) and releases everything a bag word held,
+    /// newest registration first.
+    static func _runAndRelease(_ word: UInt, trigger: FinalizerTrigger) {
+        if word & overflowBit == 0 {
+            let finalizer = _finalizer(word)
+            _ = finalizer._withUnsafeGuaranteedRef { $0._fire(trigger, requiringExitFlag: false) }
+            finalizer.release()
+            return
+        }
+        let overflow = _overflow(word).takeRetainedValue()
+        for finalizer in overflow.newestFirst() {
+            _ = finalizer._fire(trigger, requiringExitFlag: false)
         }
     }
 
     @inline(__always)
-    func _append(_ finalizer: consuming _AnyFinalizer) {
-        if _firstState.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
-            _first = consume finalizer
-            _firstState.store(2, ordering: .releasing)
-        } else {
-            _appendSlow(copy finalizer)
-        }
+    static func _finalizer(_ word: UInt) -> Unmanaged<_AnyFinalizer> {
+        Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: word & addressMask).unsafelyUnwrapped)
     }
 
-    /// A second finalizer on the same owner. Reuses the inline slot if its
-    /// finalizer is dead, and drops dead entries in amortized compactions,
-    /// so an owner that registers and detaches in a loop keeps a bounded bag.
-    @inline(never)
-    func _appendSlow(_ finalizer: _AnyFinalizer) {
-        _restLock.withLock {
-            if _waitForFirst(), let first = _first, !first._isPendingNow {
-                _first = finalizer
-                return
-            }
-            _rest.append(finalizer)
-            if _rest.count >= _compactAt {
-                _rest.removeAll { !$0._isPendingNow }
-                _compactAt = max(16, 2 * _rest.count)
-            }
-        }
+    @inline(__always)
+    static func _overflow(_ word: UInt) -> Unmanaged<_BagOverflow> {
+        Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: word & addressMask).unsafelyUnwrapped)
     }
+}
 
-    /// Under `_restLock`: waits out a concurrent fast-path fill of the inline
-    /// slot; true if the slot holds a finalizer.
-    private func _waitForFirst() -> Bool {
-        var spins = 0
-        while true {
-            switch _firstState.load(ordering: .acquiring) {
-            case 0: return false
-            case 2: return true
-            default: _backOff(&spins)
-            }
-        }
+/// The finalizers of an owner that has more than one. Guarded by its bag's
+/// lock bit (or owned outright by a deinitializing bag).
+final class _BagOverflow: @unchecked Sendable {
+    /// Strong references, counted by hand (addresses of `_AnyFinalizer`s).
+    private var addresses: [UInt]
+    private var compactAt = 16
+
+    init(first: UInt, second: UInt) {
+        addresses = [first, second]
     }
 
     deinit {
-        // No lock: a deinitializing bag has no other reference, so no other
-        // thread can be appending.
-        guard _firstState.load(ordering: .acquiring) == 2, let first = _first.take() else { return }
-        if _rest.isEmpty {
-            _ = first._fire(.ownerDeinit, requiringExitFlag: false)
-            return
+        for address in addresses { FinalizerBag._finalizer(address).release() }
+    }
+
+    func append(_ address: UInt) {
+        addresses.append(address)
+        if addresses.count >= compactAt {
+            // Drop finalizers that ran or were detached, so an owner that
+            // registers and detaches in a loop keeps a bounded bag.
+            addresses.removeAll { address in
+                let finalizer = FinalizerBag._finalizer(address)
+                if finalizer._withUnsafeGuaranteedRef({ $0._isPendingNow }) { return false }
+                finalizer.release()
+                return true
+            }
+            compactAt = max(16, 2 * addresses.count)
         }
-        var all = [first]
-        all.append(contentsOf: _rest)
-        _rest = []
-        // Newest registration first (appends from several threads may
-        // interleave, so order by the registration sequence).
-        for finalizer in _orderedBySequence(all, newestFirst: true, { $0._sequence }) {
-            _ = finalizer._fire(.ownerDeinit, requiringExitFlag: false)
+    }
+
+    var pendingCount: Int {
+        addresses.reduce(0) { count, address in
+            count + (FinalizerBag._finalizer(address)._withUnsafeGuaranteedRef { $0._isPendingNow } ? 1 : 0)
         }
+    }
+
+    /// The finalizers, newest registration first (registrations from several
+    /// threads may have been appended out of order).
+    func newestFirst() -> [_AnyFinalizer] {
+        let all = addresses.map { FinalizerBag._finalizer($0).takeUnretainedValue() }
+        return _orderedBySequence(all, newestFirst: true) { $0._sequence }
     }
 }

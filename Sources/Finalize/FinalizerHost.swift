@@ -20,15 +20,16 @@
 /// }
 /// ```
 ///
-/// Requirements: `finalizers` must be a stored `let` that the owner creates
-/// and never shares. A bag retained elsewhere outlives its owner and its
-/// finalizers then wait for the bag (or ``FinalizerRegistry/shutdown()``).
-/// When exactly the last release happens is ARC's decision, not yours: the
+/// Requirements: `finalizers` must be a stored `let` property initialized
+/// with `FinalizerBag()`. The bag is noncopyable, so it cannot be shared
+/// with or moved to another object; a computed `finalizers` that returns
+/// some other object's bag is the one way to get this wrong, and then the
+/// cleanups run when *that* object dies. When exactly the last release happens is ARC's decision, not yours: the
 /// optimizer may end an object's life after its last use, earlier than the
 /// end of the scope. Use `withExtendedLifetime(_:_:)`, ``Finalizer/runNow()``
 /// in a `defer`, or a ``CleanupStack`` when the moment matters.
 public protocol FinalizerHost: AnyObject {
-    /// The owner's bag of finalizers: a stored `let` created with
-    /// ``FinalizerBag/init()`` and never shared with another object.
+    /// The owner's bag of finalizers: a stored `let` initialized with
+    /// ``FinalizerBag/init()``. It lives inline in the owner and dies with it.
     var finalizers: FinalizerBag { get }
 }

@@ -54,13 +54,9 @@ struct _CleanupEntry {
     static func adopting<R>(_ finalizer: Finalizer<R>, _ site: _RegistrationSite) -> _CleanupEntry {
         .deferred(
             {
-                do {
-                    _ = try finalizer._run(trigger: .scopeEnd)
-                } catch {
-                    let registered = finalizer._site
-                    throw _AdoptedFailure(
-                        error: error, core: finalizer._shard.core,
-                        fileID: registered.fileID, line: registered.line)
+                let registered = finalizer._site
+                _ = try finalizer._run(trigger: .scopeEnd) { error, core in
+                    _AdoptedFailure(error: error, core: core, fileID: registered.fileID, line: registered.line)
                 }
             }, site)
     }

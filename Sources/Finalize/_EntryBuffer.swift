@@ -95,11 +95,15 @@ struct _EntryBuffer<Entry>: ~Copyable {
     /// hands each removed one to `removed`. Moves, never copies; frees most
     /// of the buffer when it ends up mostly empty.
     mutating func removeAll(
-        keeping keep: (borrowing Entry) -> Bool, removed: (consuming Entry) -> Void
+        keeping keep: (borrowing Entry) -> Bool, removed: (consuming Entry) -> Void,
+        lookingAhead lookAhead: (borrowing Entry) -> Void = { _ in }
     ) {
         guard let base else { return }
         var kept = 0
+        let distance = 8
+        for index in 0..<Swift.min(distance, count) { lookAhead(base[index]) }
         for index in 0..<count {
+            if index + distance < count { lookAhead(base[index + distance]) }
             let slot = base + index
             if keep(slot.pointee) {
                 if kept != index { (base + kept).moveInitialize(from: slot, count: 1) }
@@ -124,6 +128,21 @@ struct _EntryBuffer<Entry>: ~Copyable {
         count = 0
         capacity = 0
         return entries
+    }
+
+    /// Moves every entry of `other` to the end of this buffer, keeping
+    /// their order; `other` is left empty.
+    mutating func appendAll(from other: inout _EntryBuffer<Entry>) {
+        guard other.count > 0, let source = other.base else { return }
+        if count == 0 && capacity < other.count {
+            // Take the other buffer's storage as it is.
+            swap(&self, &other)
+            return
+        }
+        if count + other.count > capacity { resize(to: Swift.max(count + other.count, capacity * 2)) }
+        (base.unsafelyUnwrapped + count).moveInitialize(from: source, count: other.count)
+        count += other.count
+        other.count = 0
     }
 
     private mutating func resize(to newCapacity: Int) {

@@ -43,3 +43,11 @@ func _writeToStandardError(_ message: String) {
         }
     }
 }
+
+/// The monotonic clock's reading (`CLOCK_MONOTONIC`), as a duration since
+/// an arbitrary origin.
+func _monotonicNow() -> Duration {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return .seconds(Int64(now.tv_sec)) + .nanoseconds(Int64(now.tv_nsec))
+}

@@ -34,6 +34,12 @@ final class _RegistryCore: Sendable {
     /// Dead watched owners' entries that a sweep took out of the tables and
     /// is running; `shutdown()` runs what they still hold.
     let inFlight = _InFlightSweeps()
+    /// Shutdowns running now; while there is one, registrations are also
+    /// recorded as newcomers (see `shutdown()`).
+    let shutdownsInProgress = Atomic<Int>(0)
+    /// When the background sweeper looks at which generation (its thread,
+    /// or a test, drives it through `sweepTick(now:)`).
+    let pacer: Mutex<_SweepPacer>
 
     deinit {
         shardTable.deallocate()
@@ -43,13 +49,15 @@ final class _RegistryCore: Sendable {
     /// Creates a core and its shards; the caller keeps the shards alive.
     static func make(
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
-        diagnose: @escaping @Sendable (String) -> Void = _writeToStandardError
+        diagnose: @escaping @Sendable (String) -> Void = _writeToStandardError,
+        sweepInterval: Duration = .milliseconds(100)
     ) -> (_RegistryCore, [_Shard]) {
         // Twice the processors, rounded up to a power of two: a thread's
         // shard is picked by the processor it runs on.
         var count = 2
         while count < 2 * _processorCount() && count < _StatusWord.shardLimit { count <<= 1 }
-        let core = _RegistryCore(shardCount: count, onFailure: onFailure, diagnose: diagnose)
+        let core = _RegistryCore(
+            shardCount: count, onFailure: onFailure, diagnose: diagnose, sweepInterval: sweepInterval)
         let shards = (0..<count).map { _Shard(core: core, index: $0) }
         for (index, shard) in shards.enumerated() { core.shardTable.set(index, shard) }
         return (core, shards)
@@ -57,8 +65,9 @@ final class _RegistryCore: Sendable {
 
     private init(
         shardCount: Int, onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
-        diagnose: @escaping @Sendable (String) -> Void
+        diagnose: @escaping @Sendable (String) -> Void, sweepInterval: Duration
     ) {
+        pacer = Mutex(_SweepPacer(interval: sweepInterval))
         shardTable = _ShardTable(count: shardCount)
         shardMask = shardCount - 1
         self.onFailure = onFailure
@@ -73,74 +82,75 @@ final class _RegistryCore: Sendable {
     // MARK: - Registration
 
     /// The entry point of the inlinable host overloads: the client passes
-    /// the owner's bag borrowed, straight from its stored property, so a
-    /// registration does not retain and release the bag.
+    /// the owner's bag borrowed, straight from its stored property.
     @usableFromInline
     func _registerHost(
-        owner: AnyObject, bag: FinalizerBag, runsAtExit: Bool,
+        owner: AnyObject, bag: borrowing FinalizerBag, runsAtExit: Bool,
         cleanup: consuming @escaping @Sendable () throws -> Void, site: _RegistrationSite
     ) -> Finalizer<Void> {
         registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: .plain(consume cleanup), site: site)
     }
 
-    /// Registers on a host owner: the finalizer goes to the owner's bag and
-    /// is linked into this processor's shard.
+    /// Registers on a host owner: the finalizer takes a slot in this
+    /// processor's shard's exit log and goes to the owner's bag.
     @inline(__always)
     func registerHost<Resource>(
-        owner: AnyObject, bag: FinalizerBag, runsAtExit: Bool,
+        owner: AnyObject, bag: borrowing FinalizerBag, runsAtExit: Bool,
         payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         if _UnownedOwner.isDeallocating(owner) {
             return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
         }
-        let (finalizer, shard) = makeFinalizer(
-            Resource.self, owner: _UnownedOwner(counting: owner), watched: false,
-            runsAtExit: runsAtExit, payload: consume payload, site: site)
-        let link = _Link(finalizer)
-        shard._withUnsafeGuaranteedRef { $0.linkHost(link) }
-        bag._append(finalizer._erased)
+        let finalizer: Finalizer<Resource> = makeHostFinalizer(
+            owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
+        bag._add(Unmanaged.passRetained(finalizer._erased))
         return finalizer
     }
 
-    /// Registers on any owner: a host owner (found at run time) goes to
-    /// `registerHost`, any other is watched.
+    /// A new pending host finalizer, numbered and in the exit log (not yet
+    /// in a bag).
+    @inline(__always)
+    private func makeHostFinalizer<Resource>(
+        owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
+    ) -> Finalizer<Resource> {
+        let shardIndex = _currentProcessor() & shardMask
+        let finalizer = Finalizer<Resource>(
+            owner: _UnownedOwner(uncounted: owner), fileID: site.file,
+            status: _StatusWord(runsAtExit: runsAtExit, watched: false, shard: shardIndex, line: site.lineNumber),
+            payload: consume payload)
+        shardTable.withShard(shardIndex) { $0.enterHost(finalizer._erased) }
+        return finalizer
+    }
+
+    /// Registers on any owner: a host owner (found at run time, through the
+    /// per-class cache) goes to its bag, any other is watched.
     @inline(__always)
     func register<Resource>(
         owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
-        if let bag = _HostTypeCache.bag(of: owner) {
-            return registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: consume payload, site: site)
-        }
         if _UnownedOwner.isDeallocating(owner) {
             return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
         }
-        // The watched entry, not the finalizer, holds the owner's count.
-        let (finalizer, shard) = makeFinalizer(
-            Resource.self, owner: _UnownedOwner(uncounted: owner), watched: true,
-            runsAtExit: runsAtExit, payload: consume payload, site: site)
-        let entry = _WatchedEntry(counting: owner, finalizer: finalizer._erased)
-        let link = _Link(finalizer)
-        let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, link) }
-        if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
-        if !due.isEmpty { _ = runDue(due, collections: 1) }
-        return finalizer
-    }
-
-    /// A new pending finalizer for this processor's shard; the shard gives
-    /// it its registration number when it links or enters it. (No closure
-    /// here: capturing the payload would copy it.)
-    @inline(__always)
-    private func makeFinalizer<Resource>(
-        _: Resource.Type, owner: _UnownedOwner, watched: Bool, runsAtExit: Bool,
-        payload: consuming _Payload, site: _RegistrationSite
-    ) -> (Finalizer<Resource>, Unmanaged<_Shard>) {
+        if let host = _HostTypeCache.accessor(for: owner) {
+            let finalizer: Finalizer<Resource> = makeHostFinalizer(
+                owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
+            host.add(Unmanaged.passRetained(finalizer._erased), toBagOf: owner)
+            return finalizer
+        }
+        // The watched entry, not the finalizer, holds the owner's count; the
+        // finalizer holds its shard.
         let shardIndex = _currentProcessor() & shardMask
         let shard = shardTable.unmanagedShard(shardIndex)
         let finalizer = Finalizer<Resource>(
-            shard: shard.takeUnretainedValue(), owner: owner, fileID: site.file, sequence: 0,
-            status: _StatusWord(runsAtExit: runsAtExit, watched: watched, shard: shardIndex, line: site.lineNumber),
+            owner: _UnownedOwner(uncounted: owner), fileID: site.file,
+            status: _StatusWord(runsAtExit: runsAtExit, watched: true, shard: shardIndex, line: site.lineNumber),
             payload: consume payload)
-        return (finalizer, shard)
+        finalizer._home = shard.retain().toOpaque()
+        let entry = _WatchedEntry(counting: owner, finalizer: finalizer._erased)
+        let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, finalizer._erased) }
+        if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
+        if !due.isEmpty { _ = runDue(due, collections: 1) }
+        return finalizer
     }
 
     /// Misuse, handled: the owner is already in its deinit. Run the cleanup
@@ -150,9 +160,8 @@ final class _RegistryCore: Sendable {
         owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         let finalizer = Finalizer<Resource>(
-            shard: shardTable.withShard(0) { $0 }, owner: _UnownedOwner(uncounted: owner),
-            fileID: site.file, sequence: 0,
-            status: _StatusWord(runsAtExit: runsAtExit, watched: true, shard: 0, line: site.lineNumber)
+            owner: _UnownedOwner(uncounted: owner), fileID: site.file,
+            status: _StatusWord(runsAtExit: runsAtExit, watched: false, shard: 0, line: site.lineNumber)
                 .ran(.ownerDeinit),
             payload: nil)
         do {
@@ -214,16 +223,18 @@ final class _RegistryCore: Sendable {
         shards.contains { $0.watchedEntries.load(ordering: .sequentiallyConsistent) > 0 }
     }
 
-    func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [_AnyFinalizer] {
+    /// Every pending finalizer (with `exitOnly`, those that run at exit),
+    /// oldest registration first.
+    func pendingFinalizers(exitOnly: Bool) -> [_AnyFinalizer] {
         var result: [_AnyFinalizer] = []
         for shard in shards {
-            result.append(contentsOf: shard.pendingFinalizers(newerThan: horizon, exitOnly: exitOnly))
+            result.append(contentsOf: shard.pendingFinalizers(exitOnly: exitOnly))
         }
         if !exitOnly {
             // Diagnostics: dead owners a sweep is running right now are
             // still pending (shutdown runs those through `inFlight`).
             for batch in inFlight.snapshot() {
-                result.append(contentsOf: batch.pendingFinalizers(newerThan: horizon))
+                result.append(contentsOf: batch.pendingFinalizers())
             }
         }
         return _orderedBySequence(result, newestFirst: false) { $0._sequence }
@@ -231,11 +242,16 @@ final class _RegistryCore: Sendable {
 
     // MARK: - Sweep and shutdown
 
+    /// A full sweep of every generation (`FinalizerRegistry.sweep()`).
     func sweep() -> Int {
+        sweep(.all)
+    }
+
+    func sweep(_ generations: _Shard.Generations) -> Int {
         var due: [_WatchedEntry] = []
         var collections = 0
         for shard in shards where shard.watchedEntries.load(ordering: .relaxed) > 0 {
-            let found = shard.sweep(dropDetached: shard.hasManyDeadWatchedEntries)
+            let found = shard.sweep(generations, dropDetached: shard.hasManyDeadWatchedEntries)
             if !found.isEmpty {
                 collections += 1
                 due.append(contentsOf: found)
@@ -243,6 +259,25 @@ final class _RegistryCore: Sendable {
         }
         guard !due.isEmpty else { return 0 }
         return runDue(due, collections: collections)
+    }
+
+    /// One step of the background sweeper at `now` (a monotonic instant):
+    /// sweeps what `pacer` says is due and returns how many cleanups ran.
+    /// The sweeper thread calls it every interval; tests call it with a
+    /// clock of their own.
+    func sweepTick(now: Duration) -> Int {
+        let plan = pacer.withLock { $0.plan(at: now) }
+        var ran = sweep(.young)
+        if plan.promote {
+            for shard in shards { shard.promote() }
+        }
+        if plan.sweepOld {
+            let started = _monotonicNow()
+            ran += sweep(.old)
+            let took = _monotonicNow() - started
+            pacer.withLock { $0.oldSweepFinished(at: now, took: took) }
+        }
+        return ran
     }
 
     /// Runs the finalizers of dead watched owners, newest first; the
@@ -266,6 +301,16 @@ final class _RegistryCore: Sendable {
     }
 
     func shutdown() -> Int {
+        // From here on every registration is also recorded as a newcomer;
+        // the number read after that is the horizon: everything up to it is
+        // in the snapshot below, everything after it in the newcomers.
+        shutdownsInProgress.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        defer {
+            shutdownsInProgress.wrappingSubtract(1, ordering: .sequentiallyConsistent)
+            for shard in shards { shard.clearNewcomersIfIdle() }
+        }
+        var cursors = shards.map { $0.newcomerCursor() }
+        let horizon = sequence.current()
         // Owners that already died are overdue: run them as a sweep would,
         // whatever their runsAtExit flag.
         var ran = sweep()
@@ -275,23 +320,25 @@ final class _RegistryCore: Sendable {
         // there, so the wait is short).
         inFlight.waitForCollections()
         for batch in inFlight.snapshot() { ran += batch.fire() }
-        var horizon = sequence.current()
-        var queue = pendingFinalizers(newerThan: 0, exitOnly: true)  // oldest first; run from the end
+        var queue = pendingFinalizers(exitOnly: true).filter { $0._sequence <= horizon }  // oldest first
         // Finalizers registered while shutdown runs go next. Other threads
         // may still be registering (at exit nothing stops them), so their
         // newcomers are picked up only up to a budget: a registration storm
         // cannot keep shutdown from returning.
         var newcomerBudget = max(Self.shutdownNewcomerMinimum, 2 * queue.count)
+        var seen = horizon
         while true {
             let latest = sequence.current()
-            if latest > horizon && newcomerBudget > 0 {
-                // Numbers are taken under the shard locks, so this finds
-                // every registration up to `latest`; all are newer than
-                // everything queued, so they go next.
-                let newcomers = pendingFinalizers(newerThan: horizon, exitOnly: true)
+            if latest > seen && newcomerBudget > 0 {
+                var newcomers: [_AnyFinalizer] = []
+                for (index, shard) in shards.enumerated() {
+                    newcomers.append(contentsOf: shard.newcomers(since: &cursors[index]))
+                }
+                newcomers = newcomers.filter { $0._sequence > horizon && $0._isPendingAtExit }
                 newcomerBudget -= newcomers.count
-                queue.append(contentsOf: newcomers)
-                horizon = latest
+                // All newer than everything queued: they go next.
+                queue.append(contentsOf: _orderedBySequence(newcomers, newestFirst: false) { $0._sequence })
+                seen = latest
             }
             guard let next = queue.popLast() else { break }
             if next._fire(.shutdown, requiringExitFlag: true) { ran += 1 }
@@ -305,8 +352,9 @@ final class _RegistryCore: Sendable {
     /// The public registry is gone: run what shutdown runs, and detach the
     /// watched finalizers that no sweep could ever run, dropping the table
     /// that owns them, so no cycle through this core remains. Host
-    /// finalizers stay with their bags (the host lists do not own them) and
-    /// still run when their owners die; they keep this core alive until then.
+    /// finalizers stay with their bags (the exit logs do not own them) and
+    /// still run when their owners die; their shards keep this core alive
+    /// until then.
     func end() {
         _ = shutdown()
         for shard in shards {
@@ -318,6 +366,7 @@ final class _RegistryCore: Sendable {
                 }
                 entry.release()
             }
+            shard.orphanHostFinalizers()
         }
     }
 }
@@ -445,9 +494,9 @@ final class _DueBatch: @unchecked Sendable {
         return ran
     }
 
-    func pendingFinalizers(newerThan horizon: UInt64) -> [_AnyFinalizer] {
+    func pendingFinalizers() -> [_AnyFinalizer] {
         entries.compactMap { entry in
-            entry.withFinalizer { $0._sequence > horizon && $0._isPendingNow ? $0 : nil }
+            entry.withFinalizer { $0._isPendingNow ? $0 : nil }
         }
     }
 }

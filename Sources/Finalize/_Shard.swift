@@ -1,4 +1,5 @@
 import Synchronization
+import _FinalizeShims
 
 /// A watched owner in a shard's table: the entry holds the owner's unowned
 /// count, so a sweep may test the owner for as long as the entry exists, and
@@ -45,28 +46,35 @@ struct _WatchedEntry: @unchecked Sendable {
 /// runs on, so threads registering at once rarely meet on a lock or a cache
 /// line.
 ///
-/// - Host finalizers are linked into an intrusive list through their own
-///   `_previous`/`_next` fields: no allocation, no reference counting. The
-///   list does not own them (their owner's bag does); a finalizer unlinks
-///   itself, under this lock, when it leaves pending, before its bag can
-///   release it. So every linked finalizer is alive.
-/// - Watched finalizers live in an array of entries that own them. Entries
-///   of finalizers that ran or were detached are dropped lazily, in
-///   amortized compactions that keep the array within about twice its live
-///   entries.
-final class _Shard: Sendable {
+/// - Host finalizers each hold a slot of the shard's exit log (`_ExitLog`):
+///   registration writes the finalizer's address into a free slot, and the
+///   finalizer gives the slot back once it has run or been detached. The
+///   log does not own them (their owners' bags do); a slot is given back,
+///   under this lock, before its bag can release the finalizer. So every
+///   finalizer in the log is alive.
+/// - Watched finalizers live in tables of entries that own them, by age
+///   (see `_SweepPacer`): `nursery` (registered since the last promotion),
+///   `survivors` (the promotion before) and `old`. Entries of finalizers
+///   that ran or were detached are dropped lazily, in amortized compactions
+///   that keep the tables within about twice their live entries.
+final class _Shard: @unchecked Sendable {
     struct State: ~Copyable {
-        var hostHead: _Link?
-        var hostTail: _Link?
-        var hostCount = 0
-        var watched = _EntryBuffer<_WatchedEntry>()
+        var log = _ExitLog()
+        var nursery = _EntryBuffer<_WatchedEntry>()
+        var survivors = _EntryBuffer<_WatchedEntry>()
+        var old = _EntryBuffer<_WatchedEntry>()
         var sweepWatchedAt = _Shard.minimumCompaction
+        /// Registrations made while a shutdown runs (see
+        /// `_RegistryCore.shutdown()`), retained.
+        var newcomers: [_AnyFinalizer] = []
+
+        var watchedCount: Int { nursery.count + survivors.count + old.count }
     }
 
     static let minimumCompaction = 64
 
-    /// The registry core; shards own it, so that finalizers (which own
-    /// their shard) keep it alive without touching a shared reference count.
+    /// The registry core; shards own it, so that what keeps a shard alive
+    /// (the registry, or its pending host finalizers) keeps the core too.
     let core: _RegistryCore
     let index: Int
     /// Guards `_state`.
@@ -99,99 +107,123 @@ final class _Shard: Sendable {
 
     // MARK: - Hosts
 
-    /// Numbers and links a new host finalizer, in one critical section.
+    /// Numbers a new host finalizer and gives it a slot in the exit log, in
+    /// one critical section.
     @inline(__always)
-    func linkHost(_ node: _Link) {
-        withState { state in
-            _FinalizerLinks.setSequence(of: node, to: core.sequence.next())
-            _FinalizerLinks.setPrevious(of: node, to: state.hostTail)
-            _FinalizerLinks.setNext(of: node, to: nil)
-            if let tail = state.hostTail {
-                _FinalizerLinks.setNext(of: tail, to: node)
-            } else {
-                state.hostHead = node
-            }
-            state.hostTail = node
-            state.hostCount += 1
+    func enterHost(_ finalizer: _AnyFinalizer) {
+        stateLock.lock()
+        // The number first, then the shutdown check (see `recordNewcomer`).
+        finalizer._sequence = core.sequence.next()
+        finalizer._home = _state.log.insert(finalizer, shard: self)
+        if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
+            _state.newcomers.append(finalizer)
+        }
+        stateLock.unlock()
+    }
+
+    /// A host finalizer that ran or was detached gives its slot back.
+    @inline(__always)
+    func leaveHost(_ slot: UnsafeMutableRawPointer) {
+        stateLock.lock()
+        let orphanDone = _state.log.remove(slot)
+        stateLock.unlock()
+        if orphanDone {
+            // The registry is gone and this was the shard's last pending
+            // host finalizer: drop the reference that kept the shard.
+            Unmanaged.passUnretained(self).release()
         }
     }
 
-    @inline(__always)
-    func unlinkHost(_ node: _Link) {
-        withState { state in
-            let previous = _FinalizerLinks.previous(of: node)
-            let next = _FinalizerLinks.next(of: node)
-            if let previous {
-                _FinalizerLinks.setNext(of: previous, to: next)
-            } else {
-                state.hostHead = next
-            }
-            if let next {
-                _FinalizerLinks.setPrevious(of: next, to: previous)
-            } else {
-                state.hostTail = previous
-            }
-            _FinalizerLinks.setPrevious(of: node, to: nil)
-            _FinalizerLinks.setNext(of: node, to: nil)
-            state.hostCount -= 1
-        }
-    }
-
+    /// Host finalizers pending in this shard. (The log also holds those
+    /// whose cleanup is running, so this looks at each one's state.)
     var hostCount: Int {
-        withState { $0.hostCount }
+        withState { state in
+            var count = 0
+            state.log.forEach { if $0._isPendingNow { count += 1 } }
+            return count
+        }
     }
 
-    /// The watched table's allocated capacity, in entries (for tests: a
+    /// The registry is ending: host finalizers still pending keep this
+    /// shard (and its core) alive until the last of them settles.
+    func orphanHostFinalizers() {
+        let keep = withState { $0.log.orphanIfLive() }
+        if keep { _ = Unmanaged.passUnretained(self).retain() }
+    }
+
+    /// The watched tables' allocated capacity, in entries (for tests: a
     /// dead registry's tables must be freed).
     var watchedCapacity: Int {
-        withState { $0.watched.capacity }
+        withState { $0.nursery.capacity + $0.survivors.capacity + $0.old.capacity }
     }
 
     // MARK: - Watched
 
-    /// Numbers and adds a watched entry (`node` is its finalizer); returns
-    /// the entries an amortized sweep found due, to be run by the caller
-    /// after the lock is released.
-    func appendWatched(_ entry: consuming _WatchedEntry, _ node: _Link) -> [_WatchedEntry] {
+    /// Numbers and adds a watched entry (`finalizer` is its finalizer);
+    /// returns the entries an amortized sweep found due, to be run by the
+    /// caller after the lock is released.
+    func appendWatched(_ entry: consuming _WatchedEntry, _ finalizer: _AnyFinalizer) -> [_WatchedEntry] {
         liveWatched.wrappingAdd(1, ordering: .relaxed)
         // Locked by hand rather than through `withState`: a closure would
         // capture `entry` and so copy it.
         stateLock.lock()
         defer { stateLock.unlock() }
-        _FinalizerLinks.setSequence(of: node, to: core.sequence.next())
-        _state.watched.append(entry)
+        finalizer._sequence = core.sequence.next()
+        _state.nursery.append(entry)
+        if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
+            _state.newcomers.append(finalizer)
+        }
         var due: [_WatchedEntry] = []
-        if _state.watched.count >= _state.sweepWatchedAt {
-            collect(&_state, into: &due, dueOwners: true, dropDetached: true)
+        if _state.watchedCount >= _state.sweepWatchedAt {
+            collect(&_state, .all, into: &due, dropDetached: true)
             // Under the lock: a shutdown that finds these entries gone from
             // the table also finds this collection pending (see `runDue`).
             if !due.isEmpty { core.inFlight.beginCollection() }
         }
         // Sequentially consistent: pairs with the sweeper's idle check.
-        watchedEntries.store(_state.watched.count, ordering: .sequentiallyConsistent)
+        watchedEntries.store(_state.watchedCount, ordering: .sequentiallyConsistent)
         return due
     }
 
-    /// Removes every watched entry whose owner is dead (and, with
-    /// `dropDetached`, every entry whose finalizer is no longer pending).
-    /// The dead owners' entries are returned; their unowned counts are
-    /// released by `_RegistryCore.runDue(_:)` after the claim.
-    func sweep(dropDetached: Bool) -> [_WatchedEntry] {
+    /// Which watched tables a sweep looks at.
+    enum Generations {
+        case young, old, all
+    }
+
+    /// Removes every watched entry of `generations` whose owner is dead
+    /// (and, with `dropDetached`, every entry whose finalizer is no longer
+    /// pending). The dead owners' entries are returned; their unowned
+    /// counts are released by `_RegistryCore.runDue(_:)` after the claim.
+    func sweep(_ generations: Generations, dropDetached: Bool) -> [_WatchedEntry] {
         withState { state in
             var due: [_WatchedEntry] = []
-            collect(&state, into: &due, dueOwners: true, dropDetached: dropDetached)
+            collect(&state, generations, into: &due, dropDetached: dropDetached)
             // Under the lock, as in `appendWatched`.
             if !due.isEmpty { core.inFlight.beginCollection() }
-            watchedEntries.store(state.watched.count, ordering: .sequentiallyConsistent)
+            watchedEntries.store(state.watchedCount, ordering: .sequentiallyConsistent)
             return due
         }
+    }
+
+    /// Moves the survivors to the old table and the nursery to the
+    /// survivors (see `_SweepPacer`).
+    func promote() {
+        withState { state in
+            state.old.appendAll(from: &state.survivors)
+            swap(&state.survivors, &state.nursery)
+        }
+    }
+
+    /// Entries per generation (for tests of the pacing).
+    var generationCounts: (nursery: Int, survivors: Int, old: Int) {
+        withState { ($0.nursery.count, $0.survivors.count, $0.old.count) }
     }
 
     /// After a watched finalizer left pending (run or detached while its
     /// owner may live). Only a count: its entry stays until the next sweep or
     /// registration compaction drops it, so `runNow()` and `detach()` never
     /// take the shard's lock (the cleanup and resource are already gone;
-    /// what waits is the entry and the finalizer's 88 bytes).
+    /// what waits is the entry and the finalizer's 72 bytes).
     @inline(__always)
     func watchedLeftPending() {
         liveWatched.wrappingSubtract(1, ordering: .relaxed)
@@ -210,43 +242,62 @@ final class _Shard: Sendable {
 
     // MARK: - Snapshots
 
-    /// The pending finalizers registered after `horizon`, for shutdown and
-    /// diagnostics (strong references, taken under the lock).
-    func pendingFinalizers(newerThan horizon: UInt64, exitOnly: Bool) -> [_AnyFinalizer] {
+    /// Every finalizer of this shard that is pending (with `exitOnly`, and
+    /// runs at exit), for shutdown and diagnostics: strong references, taken
+    /// under the lock, in no particular order.
+    func pendingFinalizers(exitOnly: Bool) -> [_AnyFinalizer] {
         withState { state in
-            // Both lists are in registration order (numbers are taken under
-            // this lock, entries appended at the end), so walk back from the
-            // newest and stop at the horizon: a rescan during shutdown costs
-            // what was registered since, not the whole shard.
             var result: [_AnyFinalizer] = []
-            var node = state.hostTail
-            while let current = node, _FinalizerLinks.sequence(of: current) > horizon {
-                // Linked finalizers are alive (see the type's discussion).
-                let finalizer = Unmanaged<_AnyFinalizer>.fromOpaque(current.address).takeUnretainedValue()
-                if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow {
-                    result.append(finalizer)
-                }
-                node = _FinalizerLinks.previous(of: current)
+            let wanted: (_AnyFinalizer) -> Bool = { exitOnly ? $0._isPendingAtExit : $0._isPendingNow }
+            state.log.forEach { finalizer in
+                if wanted(finalizer) { result.append(finalizer) }
             }
-            state.watched.forEachFromNewest { entry in
+            let visit: (borrowing _WatchedEntry) -> Bool = { entry in
                 entry.withFinalizer { finalizer in
-                    guard finalizer._sequence > horizon else { return false }
-                    if exitOnly ? finalizer._isPendingAtExit : finalizer._isPendingNow {
-                        result.append(finalizer)
-                    }
-                    return true
+                    if wanted(finalizer) { result.append(finalizer) }
                 }
+                return true
             }
+            state.nursery.forEachFromNewest(visit)
+            state.survivors.forEachFromNewest(visit)
+            state.old.forEachFromNewest(visit)
             return result
         }
     }
 
-    /// Empties the watched table (the registry is ending); the entries are
+    /// Starts recording newcomers for a shutdown; returns where its reading
+    /// starts.
+    func newcomerCursor() -> Int {
+        withState { $0.newcomers.count }
+    }
+
+    /// The newcomers recorded since `cursor` (which moves past them).
+    func newcomers(since cursor: inout Int) -> [_AnyFinalizer] {
+        withState { state in
+            let start = min(cursor, state.newcomers.count)
+            cursor = state.newcomers.count
+            return Array(state.newcomers[start...])
+        }
+    }
+
+    /// The last shutdown finished: forget the newcomers, unless another
+    /// shutdown started meanwhile.
+    func clearNewcomersIfIdle() {
+        withState { state in
+            if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) == 0 {
+                state.newcomers = []
+            }
+        }
+    }
+
+    /// Empties the watched tables (the registry is ending); the entries are
     /// returned for the caller to settle and release. Host finalizers stay
-    /// linked: they unlink themselves when their bags run them.
+    /// in the log: they leave it when their bags run them.
     func removeAllWatched() -> [_WatchedEntry] {
         withState { state in
-            let entries = state.watched.removeAll()
+            var entries = state.nursery.removeAll()
+            entries.append(contentsOf: state.survivors.removeAll())
+            entries.append(contentsOf: state.old.removeAll())
             watchedEntries.store(0, ordering: .sequentiallyConsistent)
             return entries
         }
@@ -255,80 +306,36 @@ final class _Shard: Sendable {
     // MARK: - Under the lock
 
     private func collect(
-        _ state: inout State, into due: inout [_WatchedEntry], dueOwners: Bool, dropDetached: Bool
+        _ state: inout State, _ generations: Generations, into due: inout [_WatchedEntry], dropDetached: Bool
     ) {
-        state.watched.removeAll { entry in
-            !(dueOwners && entry.owner.isDeallocating)
-                && !(dropDetached && !entry.withFinalizer { $0._isPendingNow })
+        if generations != .old {
+            collect(&state.nursery, into: &due, dropDetached: dropDetached)
+            collect(&state.survivors, into: &due, dropDetached: dropDetached)
+        }
+        if generations != .young {
+            collect(&state.old, into: &due, dropDetached: dropDetached)
+        }
+        if dropDetached && generations == .all {
+            state.sweepWatchedAt = max(Self.minimumCompaction, 2 * state.watchedCount)
+        }
+    }
+
+    private func collect(
+        _ table: inout _EntryBuffer<_WatchedEntry>, into due: inout [_WatchedEntry], dropDetached: Bool
+    ) {
+        table.removeAll { entry in
+            !entry.owner.isDeallocating && !(dropDetached && !entry.withFinalizer { $0._isPendingNow })
         } removed: { entry in
             // Asking again is sound: an owner never stops deallocating.
-            if dueOwners && entry.owner.isDeallocating {
+            if entry.owner.isDeallocating {
                 // The claim must come before the unowned count goes:
                 // `runDue` releases the entry after firing the finalizer.
                 due.append(entry)
             } else {
                 entry.release()
             }
+        } lookingAhead: { entry in
+            _finalize_prefetch(entry.owner.pointer)
         }
-        if dropDetached {
-            state.sweepWatchedAt = max(Self.minimumCompaction, 2 * state.watched.count)
-        }
-    }
-}
-
-/// The address of a linked host finalizer. Only dereferenced under the
-/// shard's lock, while the finalizer is linked (and therefore alive).
-struct _Link: @unchecked Sendable, Equatable {
-    let address: UnsafeMutableRawPointer
-
-    @inline(__always)
-    init<Resource>(_ finalizer: Finalizer<Resource>) {
-        address = Unmanaged.passUnretained(finalizer).toOpaque()
-    }
-}
-
-/// Access to the intrusive links of a host finalizer through its address.
-///
-/// No stored property of `Finalizer` depends on `Resource`, so the links sit
-/// at the same offsets in every instantiation; the helpers reach them
-/// through `Finalizer<Void>`, the canonical one, which lets one list hold
-/// finalizers of any resource type without boxing or reference counting.
-enum _FinalizerLinks {
-    /// Runs `body` on the finalizer behind `link` without a retain and
-    /// release around it (a link is only followed under the shard lock,
-    /// while its finalizer is linked and so alive).
-    @inline(__always)
-    static func withNode<Result>(_ link: _Link, _ body: (Finalizer<Void>) -> Result) -> Result {
-        Unmanaged<Finalizer<Void>>.fromOpaque(link.address)._withUnsafeGuaranteedRef(body)
-    }
-
-    @inline(__always)
-    static func sequence(of link: _Link) -> UInt64 {
-        withNode(link) { $0._sequence }
-    }
-
-    @inline(__always)
-    static func setSequence(of link: _Link, to sequence: UInt64) {
-        withNode(link) { $0._sequence = sequence }
-    }
-
-    @inline(__always)
-    static func next(of link: _Link) -> _Link? {
-        withNode(link) { $0._next }
-    }
-
-    @inline(__always)
-    static func previous(of link: _Link) -> _Link? {
-        withNode(link) { $0._previous }
-    }
-
-    @inline(__always)
-    static func setNext(of link: _Link, to next: _Link?) {
-        withNode(link) { $0._next = next }
-    }
-
-    @inline(__always)
-    static func setPrevious(of link: _Link, to previous: _Link?) {
-        withNode(link) { $0._previous = previous }
     }
 }

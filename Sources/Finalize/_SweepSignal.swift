@@ -106,7 +106,7 @@ func _startSweeper(core: _RegistryCore, interval: Duration) -> pthread_t? {
         let context = Unmanaged<_SweeperContext>.fromOpaque(raw!).takeRetainedValue()
         let core = context.core
         while core.signal.waitForSweep(interval: context.interval, hasWork: { core.hasWatchedEntries }) {
-            _ = core.sweep()
+            _ = core.sweepTick(now: _monotonicNow())
         }
         return nil
     }, context)

@@ -324,32 +324,28 @@ struct FinalizerBasicsTests {
     /// A statically typed host owner takes the `FinalizerHost` overload; a
     /// host owner typed as `AnyObject` takes the general one and is still
     /// recognized as a host by a dynamic check. Both run at release, with no
-    /// sweep, as `.ran(.ownerDeinit)`; a `FinalizerBag` hosts itself.
+    /// sweep, as `.ran(.ownerDeinit)`.
     @Test func hostSemanticsWhateverTheStaticType() {
         let registry = FinalizerRegistry(sweepInterval: nil)
         let log = EventLog()
         let typed: Finalizer<Void>, erased: Finalizer<Void>, typedHolding: Finalizer<Int>
-        let erasedHolding: Finalizer<Int>, bag: Finalizer<Void>
+        let erasedHolding: Finalizer<Int>
         do {
             var host: Host? = Host()
             var hostAsAnyObject: AnyObject? = Host()
-            var standaloneBag: FinalizerBag? = FinalizerBag()
             typed = registry.finalize(host!) { log.append("typed") }
             typedHolding = registry.finalize(host!, holding: 1) { _ in log.append("typedHolding") }
             erased = registry.finalize(hostAsAnyObject!) { log.append("erased") }
             erasedHolding = registry.finalize(hostAsAnyObject!, holding: 2) { _ in log.append("erasedHolding") }
-            bag = registry.finalize(standaloneBag!) { log.append("bag") }
             host = nil
             hostAsAnyObject = nil
-            standaloneBag = nil
         }
         // No sweep: every one of them ran at its owner's release.
-        #expect(Set(log.events) == ["typed", "typedHolding", "erased", "erasedHolding", "bag"])
+        #expect(Set(log.events) == ["typed", "typedHolding", "erased", "erasedHolding"])
         #expect(typed.state == .ran(.ownerDeinit))
         #expect(typedHolding.state == .ran(.ownerDeinit))
         #expect(erased.state == .ran(.ownerDeinit))
         #expect(erasedHolding.state == .ran(.ownerDeinit))
-        #expect(bag.state == .ran(.ownerDeinit))
         #expect(registry.pendingCount == 0)
     }
 

@@ -136,7 +136,7 @@ struct Review3Tests {
         var registry: FinalizerRegistry? = FinalizerRegistry(sweepInterval: nil)
         let owners = (0..<300).map { _ in Plain() }
         let fs = owners.map { registry!.finalize($0, holding: tracker.instance(), runsAtExit: false) { _ in } }
-        let shard = fs[0]._shard
+        let shard = fs[0]._watchedShard
         registry = nil
         #expect(shard.watchedCapacity == 0)
         #expect(fs.allSatisfy { $0.state == .detached })

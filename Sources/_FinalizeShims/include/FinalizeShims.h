@@ -56,6 +56,14 @@ _finalize_call_plain_cleanup(const void *_Nonnull function, void *_Nullable cont
 // Releases an error box that `_finalize_call_cleanup` returned.
 extern void swift_errorRelease(void *_Nullable error);
 
+// Asks the processor to start loading the cache line at `address` (a hint:
+// no effect on the program's meaning). A sweep uses it on owners a few
+// entries ahead of the one it tests, so their headers arrive in time.
+static inline __attribute__((always_inline)) void
+_finalize_prefetch(const void *_Nullable address) {
+    __builtin_prefetch(address);
+}
+
 #if defined(__linux__)
 // glibc and musl export it; the header declares it only under _GNU_SOURCE.
 // Used to pick a registry shard near the calling thread.
