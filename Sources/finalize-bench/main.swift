@@ -180,6 +180,7 @@ func progress(_ line: String) {
         printToStandardError(line)
     } else {
         print(line)
+        fflush(nil)  // shown before the runs even when standard output is a pipe
     }
 }
 
