@@ -3,14 +3,40 @@
 //     swift run -c release finalize-bench            # table
 //     swift run -c release finalize-bench --json     # one JSON object
 //     swift run -c release finalize-bench --n 200000 --runs 5 --only floor,host_register_release
+//     swift run -c release finalize-bench --n 100000 --runs 1 --idle-seconds 1   # quick
+//
+// Two families of workloads:
+//
+// - the loop workloads (`floor`, `host_register_release`, ...): create,
+//   register and release one owner at a time. Each owner, and whatever its
+//   registration allocates, comes back hot from malloc's per-thread cache,
+//   so these figures leave out cold memory and a large heap.
+// - the batch workloads (`batch_*`, `sweep_interleaved*`, `memory_*_batch*`,
+//   `idle_sweeper_cpu`): realistic heaps. N owners (1,000,000 in the full
+//   run) are alive at once and die later, and every cleanup captures a value.
+//   Their reference for the host path is `batch_sentinel`, a hand-written
+//   sentinel object whose deinit runs the closure (BatchWorkloads.swift).
 //
 // Every workload runs `--runs` times (interleaved, so drift hits all of them
-// alike) and reports the median. A workload with a reference (the floor, a
-// plain `defer`, one thread) runs in alternating slices of N/10 with that
-// reference, and its ratio is the median of those paired ratios: on this
-// noisy machine a ratio of two figures taken minutes apart can be off by
-// half (`--unpaired` measures each alone, as callgrind counts need). See Docs/Performance.md for the figures and
-// Benchmarks/peers/ for the same workloads in Python, Java and Node.
+// alike) and reports the median. A loop workload with a reference (the
+// floor, a plain `defer`, one thread) runs in alternating slices of N/10
+// with that reference, and its ratio is the median of those paired ratios.
+// On this noisy machine, a ratio of two figures taken minutes apart can be
+// off by half. A batch workload cannot be sliced, because its N owners must
+// be alive together. So each run measures it against its reference at full
+// N, in the order reference, workload, workload, reference, and the run's
+// ratio is the workload's total over the reference's. `--unpaired` measures
+// each workload alone (as callgrind counts need).
+//
+// `idle_sweeper_cpu` sleeps through an idle window of `--idle-seconds`
+// (default 5 at N >= 1,000,000, 1 below that, so the CI smoke run stays
+// short). `--json` prints one object: `results` (every workload, its median
+// and runs, and its reference and paired ratios where it has one), `ratios`
+// (the batch workloads' ratios to their references, with targets),
+// `memory_bytes_per_registration` and `targets` (the verdicts). The
+// workloads that will run are listed first (on standard error with
+// `--json`). See Docs/Performance.md for the figures and Benchmarks/peers/
+// for the loop workloads in Python, Java and Node.
 
 import _FinalizeBenchSupport
 
@@ -27,6 +53,12 @@ struct Options {
     var only: Set<String>? = nil
     var pin = true
     var paired = true
+    /// The idle window of `idle_sweeper_cpu`; nil for the default (see
+    /// `idleWindow`).
+    var idleSeconds: Double? = nil
+
+    /// 5 seconds at N >= 1,000,000 and 1 below, unless `--idle-seconds`.
+    var idleWindow: Double { idleSeconds ?? (n >= 1_000_000 ? 5 : 1) }
 
     static func parse(_ arguments: [String]) -> Options {
         var options = Options()
@@ -42,6 +74,11 @@ struct Options {
             case "--runs":
                 guard let value = Int(iterator.next() ?? "") else { usage("--runs takes a whole number") }
                 options.runs = value
+            case "--idle-seconds":
+                guard let value = Double(iterator.next() ?? ""), value > 0, value <= 3600 else {
+                    usage("--idle-seconds takes a number of seconds above 0")
+                }
+                options.idleSeconds = value
             case "--only": options.only = Set((iterator.next() ?? "").split(separator: ",").map(String.init))
             case "--help", "-h": usage(nil)
             default: usage("unknown argument \(argument)")
@@ -54,7 +91,7 @@ struct Options {
 
 func usage(_ problem: String?) -> Never {
     if let problem { print("finalize-bench: \(problem)") }
-    print("usage: finalize-bench [--json] [--n N] [--runs R] [--only name,name,...] [--no-pin] [--unpaired]")
+    print("usage: finalize-bench [--json] [--n N] [--runs R] [--only name,name,...] [--no-pin] [--unpaired] [--idle-seconds S]")
     exit(problem == nil ? 0 : 2)
 }
 
@@ -66,6 +103,9 @@ struct Workload {
     /// The workload this one's ratio is taken against, measured paired with
     /// it (see `measurePaired`); nil for a reference or an absolute figure.
     var reference: String? = nil
+    /// A batch workload holds N owners alive at once: it is paired with its
+    /// reference at full N (`measurePairedWhole`), not in slices of N/10.
+    var batch = false
     let run: (Int) -> Double
 }
 
@@ -118,9 +158,35 @@ let workloads: [Workload] = [
         name: "threads2_floor", unit: "ns/op", target: "reference: what the machine allows now",
         reference: "threads1_floor"
     ) { Workloads.threadedFloor($0, threads: 2) },
-] + ScopedWorkloads.all
+] + ScopedWorkloads.all + BatchWorkloads.all(idleSeconds: options.idleWindow)
 
+if let only = options.only {
+    let unknown = only.subtracting(workloads.map(\.name)).sorted()
+    if !unknown.isEmpty { usage("--only: no workload named \(unknown.joined(separator: ", "))") }
+}
 let selected = workloads.filter { options.only?.contains($0.name) ?? true }
+
+/// Writes one line to standard error (file descriptor 2: the C `stderr`
+/// global is shared mutable state to Swift 6).
+func printToStandardError(_ line: String) {
+    var text = line + "\n"
+    text.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+}
+
+/// Where progress goes: standard output for the table, standard error with
+/// `--json` (so that standard output is the JSON object alone).
+func progress(_ line: String) {
+    if options.json {
+        printToStandardError(line)
+    } else {
+        print(line)
+        fflush(nil)  // shown before the runs even when standard output is a pipe
+    }
+}
+
+progress("finalize-bench: \(selected.count) workload(s), N = \(n), \(options.runs) run(s): \(selected.map(\.name).joined(separator: ", "))")
+if !options.json { print("") }
+let benchStart = now()
 
 /// A workload and its reference, measured in alternating slices of N/10
 /// operations (N in all for each), so both see the same minutes of this
@@ -144,22 +210,40 @@ func measurePaired(_ workload: Workload, against reference: Workload, n: Int) ->
     return (workloadTime / Double(n), workloadTime / referenceTime)
 }
 
+/// A batch workload and its reference, each measured at full N (N owners
+/// alive at once) twice, in the order reference, workload, workload,
+/// reference, so that drift over the four hits both alike; returns the
+/// workload's mean and its total over the reference's.
+func measurePairedWhole(_ workload: Workload, against reference: Workload, n: Int) -> (value: Double, ratio: Double) {
+    let reference1 = reference.run(n)
+    let workload1 = workload.run(n)
+    let workload2 = workload.run(n)
+    let reference2 = reference.run(n)
+    return ((workload1 + workload2) / 2, (workload1 + workload2) / (reference1 + reference2))
+}
+
 /// Every run's figure per workload, and every run's paired ratio per
 /// workload that has a reference.
 let (runs, pairedRatios): ([String: [Double]], [String: [Double]]) = {
     var runs: [String: [Double]] = [:]
     var ratios: [String: [Double]] = [:]
-    for _ in 0..<options.runs {
+    for run in 0..<options.runs {
+        let runStart = now()
         for workload in selected {
             if options.paired, let name = workload.reference,
                 let reference = workloads.first(where: { $0.name == name })
             {
-                let (value, ratio) = measurePaired(workload, against: reference, n: n)
+                let (value, ratio) = workload.batch
+                    ? measurePairedWhole(workload, against: reference, n: n)
+                    : measurePaired(workload, against: reference, n: n)
                 runs[workload.name, default: []].append(value)
                 ratios[workload.name, default: []].append(ratio)
             } else {
                 runs[workload.name, default: []].append(workload.run(n))
             }
+        }
+        if options.runs > 1 {
+            printToStandardError("finalize-bench: run \(run + 1) of \(options.runs) took \(format2(Double(now() - runStart) / 1e9)) s")
         }
     }
     if !options.paired {
@@ -175,7 +259,6 @@ let (runs, pairedRatios): ([String: [Double]], [String: [Double]]) = {
     return (runs, ratios)
 }()
 
-/// The verdicts the targets ask for, where the figures are in this run.
 /// The verdicts the targets ask for, where the figures are in this run.
 /// Ratios are the medians of the paired ratios (see `measurePaired`).
 func verdicts(_ runs: [String: [Double]], _ ratios: [String: [Double]], n: Int) -> [(String, Bool)] {
@@ -204,7 +287,34 @@ func verdicts(_ runs: [String: [Double]], _ ratios: [String: [Double]], n: Int) 
     if let stack = ratio("scoped_stack_defer_close") {
         result.append(("CleanupStack defer + close <= 3x a plain defer", stack <= 3))
     }
+    for target in BatchWorkloads.ratioTargets {
+        if let met = batchRatioMet(target, ratios) { result.append((target.check, met)) }
+    }
+    if let sweep = medianOf("sweep_interleaved_shuffled") {
+        let limit = sweepInterleavedLimit(n: n)
+        result.append(("sweep over \(n) live watched owners among fillers, registered shuffled, < \(format2(limit)) ms", sweep < limit))
+    }
+    if let cpu = medianOf("idle_sweeper_cpu") {
+        result.append(("idle background sweeper over \(n) live watched owners <= 1 % of a core", cpu <= 1))
+    }
+    if let memory = medianOf("memory_host_batch") {
+        result.append(("memory per host registration, bag and closure context included, <= 128 B", memory <= 128))
+    }
     return result
+}
+
+/// `sweep_interleaved_shuffled`'s limit: 20 ms at N = 1,000,000, in
+/// proportion below and above.
+func sweepInterleavedLimit(n: Int) -> Double { 20 * Double(n) / 1_000_000 }
+
+/// Whether a batch ratio target is met (nil if the ratio was not measured).
+func batchRatioMet(
+    _ target: (workload: String, limit: Double, throughput: Bool, check: String), _ ratios: [String: [Double]]
+) -> Bool? {
+    guard let values = ratios[target.workload] else { return nil }
+    let ratio = medianOf(values)
+    // Time per owner of two threads over one: throughput is its inverse.
+    return target.throughput ? 1 / ratio >= target.limit : ratio <= target.limit
 }
 
 if options.json {
@@ -222,13 +332,39 @@ if options.json {
     var memory: [String] = []
     if let host = runs["memory_host"] { memory.append("\"host\":\(medianOf(host))") }
     if let watched = runs["memory_watched"] { memory.append("\"watched\":\(medianOf(watched))") }
+    if let host = runs["memory_host_batch"] { memory.append("\"host_batch\":\(medianOf(host))") }
+    if let sentinel = runs["memory_sentinel_batch"] { memory.append("\"sentinel_batch\":\(medianOf(sentinel))") }
+    // The batch workloads' ratios to their references, one entry per
+    // workload: `median_paired_ratio` is time over the reference's time;
+    // the two-thread entry adds `throughput_ratio`, its inverse.
+    var batchRatios: [String] = []
+    for workload in selected where workload.batch {
+        guard let reference = workload.reference, let ratios = pairedRatios[workload.name] else { continue }
+        let median = medianOf(ratios)
+        var entry = "\"reference\":\"\(reference)\",\"median_paired_ratio\":\(median)"
+        entry += ",\"paired_ratios\":[\(ratios.map { String($0) }.joined(separator: ","))]"
+        if let target = BatchWorkloads.ratioTargets.first(where: { $0.workload == workload.name }) {
+            if target.throughput { entry += ",\"throughput_ratio\":\(1 / median)" }
+            entry += ",\"target\":\"\(target.throughput ? "throughput >= " : "<= ")\(target.limit)\""
+            entry += ",\"met\":\(batchRatioMet(target, pairedRatios) ?? false)"
+        }
+        batchRatios.append("\"\(workload.name)\":{\(entry)}")
+    }
     let checks = verdicts(runs, pairedRatios, n: n).map { "{\"check\":\"\($0.0)\",\"met\":\($0.1)}" }.joined(separator: ",")
-    print("{\"runtime\":\"swift\",\"n\":\(n),\"runs\":\(options.runs),\"results\":{\(fields.joined(separator: ","))},\"memory_bytes_per_registration\":{\(memory.joined(separator: ","))},\"targets\":[\(checks)]}")
+    var object = "{\"runtime\":\"swift\",\"n\":\(n),\"runs\":\(options.runs),\"paired\":\(options.paired)"
+    object += ",\"idle_seconds\":\(options.idleWindow)"
+    object += ",\"results\":{\(fields.joined(separator: ","))}"
+    object += ",\"ratios\":{\(batchRatios.joined(separator: ","))}"
+    object += ",\"memory_bytes_per_registration\":{\(memory.joined(separator: ","))}"
+    object += ",\"targets\":[\(checks)]}"
+    print(object)
 } else {
     print("finalize-bench: N = \(n), median of \(options.runs) run(s), release build: \(isReleaseBuild)")
     if options.paired {
         print("ratio: the median over the runs of the workload's time over its reference's, the two measured")
-        print("in alternating slices of N/10 (paired), so that both see the same minutes of a noisy machine")
+        print("in alternating slices of N/10 (paired), so that both see the same minutes of a noisy machine;")
+        print("a batch workload (N owners alive at once) and its reference at full N: reference, workload,")
+        print("workload, reference")
     } else {
         print("ratio: the workload's median over its reference's median (--unpaired: each measured alone)")
     }
@@ -243,7 +379,8 @@ if options.json {
             switch reference {
             case "floor": ratio = format2(median) + "x floor"
             case "scoped_plain_defer": ratio = format2(median) + "x defer"
-            case "threads1_host_register_release", "threads1_floor": ratio = format2(1 / median) + "x throughput"
+            case "threads1_host_register_release", "threads1_floor", "batch_threads1":
+                ratio = format2(1 / median) + "x throughput"
             default: ratio = format2(median) + "x " + reference
             }
         }
@@ -266,6 +403,8 @@ if options.json {
             print("(below 1.4x: in this run the machine, not the registry, keeps two threads from scaling)")
         }
     }
+    print("")
+    print("idle window of idle_sweeper_cpu: \(format2(options.idleWindow)) s; whole benchmark: \(format2(Double(now() - benchStart) / 1e9)) s")
 }
 
 func format2(_ value: Double) -> String {

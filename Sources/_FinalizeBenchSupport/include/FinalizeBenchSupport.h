@@ -40,4 +40,10 @@ int finalize_bench_current_cpu(void);
 void finalize_bench_thread_bump(void);
 long finalize_bench_thread_count(void);
 
+/// CPU time the whole process (every thread) has used so far, user plus
+/// system, in nanoseconds (getrusage RUSAGE_SELF; microsecond resolution),
+/// or 0 if it cannot be read. `idle_sweeper_cpu` takes the difference of
+/// two readings around an idle window.
+unsigned long long finalize_bench_process_cpu_ns(void);
+
 #endif
