@@ -104,13 +104,15 @@ public final class FinalizerRegistry: Sendable {
 
     /// The designated initializer; `diagnose` receives misuse warnings
     /// (tests capture them; everyone else gets standard error).
+    /// `pacing` is the interval the sweeper's pacer assumes (the sweep
+    /// interval by default; tests that drive `sweepTick(now:)` set it).
     init(
         sweepInterval: Duration?,
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
-        diagnose: @escaping @Sendable (String) -> Void
+        diagnose: @escaping @Sendable (String) -> Void,
+        pacing: Duration? = nil
     ) {
-        // Without a thread the pacer still serves tests that drive it.
-        let pacing = sweepInterval.flatMap { $0 > .zero ? Self._clamped($0) : nil } ?? .milliseconds(100)
+        let pacing = pacing ?? sweepInterval.flatMap { $0 > .zero ? Self._clamped($0) : nil } ?? .milliseconds(100)
         let (core, shards) = _RegistryCore.make(onFailure: onFailure, diagnose: diagnose, sweepInterval: pacing)
         _core = core
         _shards = shards
