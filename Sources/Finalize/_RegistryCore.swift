@@ -58,7 +58,8 @@ final class _RegistryCore: Sendable {
         while count < 2 * _processorCount() && count < _StatusWord.shardLimit { count <<= 1 }
         let core = _RegistryCore(
             shardCount: count, onFailure: onFailure, diagnose: diagnose, sweepInterval: sweepInterval)
-        let shards = (0..<count).map { _Shard(core: core, index: $0) }
+        let cohorts = _SweepPacer(interval: sweepInterval).youngCohorts
+        let shards = (0..<count).map { _Shard(core: core, index: $0, youngCohorts: cohorts) }
         for (index, shard) in shards.enumerated() { core.shardTable.set(index, shard) }
         return (core, shards)
     }
@@ -267,7 +268,7 @@ final class _RegistryCore: Sendable {
     /// clock of their own.
     func sweepTick(now: Duration) -> Int {
         let plan = pacer.withLock { $0.plan(at: now) }
-        var ran = sweep(.young)
+        var ran = plan.sweepYoung ? sweep(.young) : 0
         if plan.promote {
             for shard in shards { shard.promote() }
         }
@@ -292,7 +293,7 @@ final class _RegistryCore: Sendable {
     /// lock (`collections` in all); they end once the batch is published,
     /// and shutdown waits for collections in progress before it looks.
     func runDue(_ due: [_WatchedEntry], collections: Int) -> Int {
-        let batch = _DueBatch(_orderedBySequence(due, newestFirst: true) { $0.sequence })
+        let batch = _DueBatch(due)
         inFlight.insert(batch)
         inFlight.endCollections(collections)
         let ran = batch.fire()
@@ -474,21 +475,23 @@ struct _SiteKey: Hashable, Sendable {
 /// still holds the batch (the sweep, a shutdown that found it) may fire
 /// its finalizers.
 final class _DueBatch: @unchecked Sendable {
+    /// Oldest registration first (as the tables hold them; sorted only if
+    /// several shards or generations interleave); run from the end.
     private let entries: [_WatchedEntry]
 
-    init(_ newestFirst: [_WatchedEntry]) {
-        entries = newestFirst
+    init(_ due: [_WatchedEntry]) {
+        entries = _orderedBySequence(due, newestFirst: false) { $0.sequence }
     }
 
     deinit {
-        for entry in entries { entry.release() }
+        for entry in entries.reversed() { entry.release() }
     }
 
     /// Runs every finalizer of the batch still pending, newest first, as a
     /// sweep (trigger `.sweep`); returns how many this call ran.
     func fire() -> Int {
         var ran = 0
-        for entry in entries where entry.withFinalizer({ $0._fire(.sweep, requiringExitFlag: false) }) {
+        for entry in entries.reversed() where entry.withFinalizer({ $0._fire(.sweep, requiringExitFlag: false) }) {
             ran += 1
         }
         return ran

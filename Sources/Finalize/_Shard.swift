@@ -53,22 +53,25 @@ struct _WatchedEntry: @unchecked Sendable {
 ///   under this lock, before its bag can release the finalizer. So every
 ///   finalizer in the log is alive.
 /// - Watched finalizers live in tables of entries that own them, by age
-///   (see `_SweepPacer`): `nursery` (registered since the last promotion),
-///   `survivors` (the promotion before) and `old`. Entries of finalizers
+///   (see `_SweepPacer`): `young`, in cohorts by registration time, and
+///   `old`. Entries of finalizers
 ///   that ran or were detached are dropped lazily, in amortized compactions
 ///   that keep the tables within about twice their live entries.
 final class _Shard: @unchecked Sendable {
     struct State: ~Copyable {
         var log = _ExitLog()
-        var nursery = _EntryBuffer<_WatchedEntry>()
-        var survivors = _EntryBuffer<_WatchedEntry>()
+        var young: _Cohorts<_WatchedEntry>
         var old = _EntryBuffer<_WatchedEntry>()
         var sweepWatchedAt = _Shard.minimumCompaction
         /// Registrations made while a shutdown runs (see
         /// `_RegistryCore.shutdown()`), retained.
         var newcomers: [_AnyFinalizer] = []
 
-        var watchedCount: Int { nursery.count + survivors.count + old.count }
+        var watchedCount: Int { young.count + old.count }
+
+        init(youngCohorts: Int) {
+            young = _Cohorts(count: youngCohorts)
+        }
     }
 
     static let minimumCompaction = 64
@@ -79,7 +82,7 @@ final class _Shard: @unchecked Sendable {
     let index: Int
     /// Guards `_state`.
     private let stateLock = _SpinLock()
-    @exclusivity(unchecked) private nonisolated(unsafe) var _state = State()
+    @exclusivity(unchecked) private nonisolated(unsafe) var _state: State
     /// Pending watched finalizers in this shard (decremented by whoever
     /// claims one).
     let liveWatched = Atomic<Int>(0)
@@ -92,9 +95,10 @@ final class _Shard: @unchecked Sendable {
     /// share a line.
     private let _padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
-    init(core: _RegistryCore, index: Int) {
+    init(core: _RegistryCore, index: Int, youngCohorts: Int) {
         self.core = core
         self.index = index
+        _state = State(youngCohorts: youngCohorts)
     }
 
     /// Runs `body` with the shard's state, under its lock.
@@ -154,7 +158,7 @@ final class _Shard: @unchecked Sendable {
     /// The watched tables' allocated capacity, in entries (for tests: a
     /// dead registry's tables must be freed).
     var watchedCapacity: Int {
-        withState { $0.nursery.capacity + $0.survivors.capacity + $0.old.capacity }
+        withState { $0.young.capacity + $0.old.capacity }
     }
 
     // MARK: - Watched
@@ -169,7 +173,7 @@ final class _Shard: @unchecked Sendable {
         stateLock.lock()
         defer { stateLock.unlock() }
         finalizer._sequence = core.sequence.next()
-        _state.nursery.append(entry)
+        _state.young.append(entry)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
             _state.newcomers.append(finalizer)
         }
@@ -205,18 +209,14 @@ final class _Shard: @unchecked Sendable {
         }
     }
 
-    /// Moves the survivors to the old table and the nursery to the
-    /// survivors (see `_SweepPacer`).
+    /// Moves the oldest young cohort to the old table (see `_SweepPacer`).
     func promote() {
-        withState { state in
-            state.old.appendAll(from: &state.survivors)
-            swap(&state.survivors, &state.nursery)
-        }
+        withState { state in state.young.promote(into: &state.old) }
     }
 
     /// Entries per generation (for tests of the pacing).
-    var generationCounts: (nursery: Int, survivors: Int, old: Int) {
-        withState { ($0.nursery.count, $0.survivors.count, $0.old.count) }
+    var generationCounts: (young: Int, old: Int) {
+        withState { ($0.young.count, $0.old.count) }
     }
 
     /// After a watched finalizer left pending (run or detached while its
@@ -258,8 +258,7 @@ final class _Shard: @unchecked Sendable {
                 }
                 return true
             }
-            state.nursery.forEachFromNewest(visit)
-            state.survivors.forEachFromNewest(visit)
+            state.young.forEach(visit)
             state.old.forEachFromNewest(visit)
             return result
         }
@@ -295,8 +294,7 @@ final class _Shard: @unchecked Sendable {
     /// in the log: they leave it when their bags run them.
     func removeAllWatched() -> [_WatchedEntry] {
         withState { state in
-            var entries = state.nursery.removeAll()
-            entries.append(contentsOf: state.survivors.removeAll())
+            var entries = state.young.removeAll()
             entries.append(contentsOf: state.old.removeAll())
             watchedEntries.store(0, ordering: .sequentiallyConsistent)
             return entries
@@ -309,8 +307,7 @@ final class _Shard: @unchecked Sendable {
         _ state: inout State, _ generations: Generations, into due: inout [_WatchedEntry], dropDetached: Bool
     ) {
         if generations != .old {
-            collect(&state.nursery, into: &due, dropDetached: dropDetached)
-            collect(&state.survivors, into: &due, dropDetached: dropDetached)
+            state.young.forEachCohort { collect(&$0, into: &due, dropDetached: dropDetached) }
         }
         if generations != .young {
             collect(&state.old, into: &due, dropDetached: dropDetached)

@@ -167,8 +167,11 @@ enum BatchWorkloads {
             Workload(name: "memory_sentinel_batch_peak", unit: "MB", target: "heap growth with N sentinel owners") {
                 Double(memoryPeak($0, sentinel: true)) / 1e6
             },
-            Workload(name: "idle_sweeper_cpu", unit: "% of a core", target: "<= 1 (default sweep interval, \(format2(idleSeconds)) s idle)") {
-                idleSweeperCPU($0, seconds: idleSeconds)
+            Workload(name: "idle_sweeper_cpu", unit: "% of a core", target: "<= 1 (default sweep interval, \(format2(idleSeconds)) s idle, owners settled)") {
+                idleSweeperCPU($0, seconds: idleSeconds, settled: true)
+            },
+            Workload(name: "idle_sweeper_cpu_young", unit: "% of a core", target: "(report) the same window right after registering") {
+                idleSweeperCPU($0, seconds: idleSeconds, settled: false)
             },
         ]
     }
@@ -416,21 +419,36 @@ enum BatchWorkloads {
     // MARK: - The background sweeper, idle
 
     /// A registry with the default sweep interval (background sweeper on)
-    /// watching N live owners; the process's CPU time (all threads, user
-    /// plus system) over an idle window of `seconds` in which the main
-    /// thread only sleeps, as a percentage of one core.
-    static func idleSweeperCPU(_ n: Int, seconds: Double) -> Double {
+    /// watching N live owners, allocated among fillers as real programs
+    /// allocate; the process's CPU time (all threads, user plus system)
+    /// over an idle window of `seconds` in which the main thread only
+    /// sleeps, as a percentage of one core. With `settled`, the window
+    /// starts once the owners have left the young generation (1.5 s after
+    /// the last registration: the sweeper looks at young owners every
+    /// other tick for their first 1.2 s); without, right after the last
+    /// registration.
+    static func idleSweeperCPU(_ n: Int, seconds: Double, settled: Bool) -> Double {
+        let name = settled ? "idle_sweeper_cpu" : "idle_sweeper_cpu_young"
         let registry = FinalizerRegistry()
-        let owners = (0..<n).map { _ in makePlainOwner() }
+        var owners: [PlainOwner] = []
+        owners.reserveCapacity(n)
+        var fillers: [AnyObject] = []
+        fillers.reserveCapacity(n)
+        for index in 0..<n {
+            owners.append(makePlainOwner())
+            fillers.append(makeFiller(index % 3))
+        }
         for index in owners.indices { registry.finalize(owners[index]) { bump(index) } }
         let start = cleanupCount.load(ordering: .relaxed)
+        if settled { sleepNanoseconds(1_500_000_000) }
         let cpuBefore = finalize_bench_process_cpu_ns()
         let began = now()
         sleepNanoseconds(UInt64(seconds * 1e9))
         let wall = now() - began
         let cpu = finalize_bench_process_cpu_ns() - cpuBefore
-        expectCleanups(0, since: start, in: "idle_sweeper_cpu")
+        expectCleanups(0, since: start, in: name)
         withExtendedLifetime(owners) {}
+        withExtendedLifetime(fillers) {}
         withExtendedLifetime(registry) {}
         return Double(cpu) / Double(wall) * 100
     }

@@ -15,49 +15,53 @@ struct SweepPacingTests {
         FinalizerRegistry(sweepInterval: nil, onFailure: { _ in }, diagnose: { _ in }, pacing: interval)
     }
 
-    func counts(_ registry: FinalizerRegistry) -> (nursery: Int, survivors: Int, old: Int) {
-        registry._core.shards.reduce((0, 0, 0)) { sum, shard in
+    func counts(_ registry: FinalizerRegistry) -> (young: Int, old: Int) {
+        registry._core.shards.reduce((0, 0)) { sum, shard in
             let c = shard.generationCounts
-            return (sum.0 + c.nursery, sum.1 + c.survivors, sum.2 + c.old)
+            return (sum.0 + c.young, sum.1 + c.old)
         }
     }
 
-    /// An owner that dies within a second of its registration is cleaned
-    /// by the first tick after its death.
-    @Test func youngOwnerIsCleanedByTheNextTick() {
+    /// An owner that dies young is cleaned by a tick no later than two
+    /// intervals after its death (young sweeps come every other tick).
+    @Test func youngOwnerIsCleanedWithinTwoIntervals() {
         let registry = makeRegistry()
         let core = registry._core
         let log = EventLog()
         var owner: Plain? = Plain()
         registry.finalize(owner!) { log.append("cleaned") }
-        _ = core.sweepTick(now: .seconds(10))
-        _ = core.sweepTick(now: .seconds(10) + interval)
+        var now = Duration.seconds(10)
+        for _ in 0..<3 {
+            _ = core.sweepTick(now: now)
+            now += interval
+        }
         #expect(log.events.isEmpty)
         owner = nil
-        // Not before the next tick; no later than it.
-        #expect(log.events.isEmpty)
-        _ = core.sweepTick(now: .seconds(10) + interval * 9)
-        #expect(log.events == ["cleaned"])
+        #expect(log.events.isEmpty)  // not before a tick
+        _ = core.sweepTick(now: now)
+        _ = core.sweepTick(now: now + interval)
+        #expect(log.events == ["cleaned"])  // no later than the second tick
     }
 
-    /// Entries move nursery → survivors → old one promotion period apart,
-    /// and stay young for at least a second.
+    /// Entries stay young for at least a second plus two intervals, then
+    /// move to the old generation.
     @Test func entriesArePromotedAfterAtLeastASecond() {
         let registry = makeRegistry()
         let core = registry._core
         let owners = (0..<10).map { _ in Plain() }
         for owner in owners { registry.finalize(owner) {} }
         let start = Duration.seconds(50)
-        _ = core.sweepTick(now: start)
-        #expect(counts(registry) == (10, 0, 0))
-        _ = core.sweepTick(now: start + .milliseconds(900))
-        #expect(counts(registry) == (10, 0, 0))
-        _ = core.sweepTick(now: start + .seconds(1))
-        #expect(counts(registry) == (0, 10, 0))
-        _ = core.sweepTick(now: start + .milliseconds(1900))
-        #expect(counts(registry) == (0, 10, 0))
-        _ = core.sweepTick(now: start + .seconds(2))
-        #expect(counts(registry) == (0, 0, 10))
+        var now = start
+        while now <= start + .milliseconds(1200) {
+            _ = core.sweepTick(now: now)
+            #expect(counts(registry) == (10, 0))
+            now += interval
+        }
+        while now <= start + .milliseconds(1400) {
+            _ = core.sweepTick(now: now)
+            now += interval
+        }
+        #expect(counts(registry) == (0, 10))
         withExtendedLifetime(owners) {}
     }
 
@@ -75,7 +79,7 @@ struct SweepPacingTests {
         _ = core.sweepTick(now: now)
         // Two promotions: the entry is old. Every tick before that was a
         // young sweep; an old sweep may have happened too (nothing was old).
-        for _ in 0..<25 {
+        for _ in 0..<20 {
             now += interval
             _ = core.sweepTick(now: now)
         }
@@ -104,14 +108,26 @@ struct SweepPacingTests {
     /// interval later.
     @Test func oldSweepsArePacedByTheirCost() {
         var pacer = _SweepPacer(interval: .milliseconds(100))
-        #expect(pacer.plan(at: .seconds(1)) == (false, false))
-        #expect(pacer.plan(at: .seconds(1) + .milliseconds(100)) == (false, true))
+        #expect(pacer.plan(at: .seconds(1)).sweepOld == false)
+        #expect(pacer.plan(at: .seconds(1) + .milliseconds(100)).sweepOld == true)
         pacer.oldSweepFinished(at: .seconds(1) + .milliseconds(100), took: .milliseconds(20))
-        // 20 ms × 199 = 3.98 s later.
-        #expect(pacer.plan(at: .seconds(5)).sweepOld == false)
-        #expect(pacer.plan(at: .seconds(5) + .milliseconds(80)).sweepOld == true)
-        pacer.oldSweepFinished(at: .seconds(6), took: .microseconds(1))
-        #expect(pacer.plan(at: .seconds(6) + .milliseconds(99)).sweepOld == false)
-        #expect(pacer.plan(at: .seconds(6) + .milliseconds(100)).sweepOld == true)
+        // 20 ms × 399 = 7.98 s later.
+        #expect(pacer.plan(at: .seconds(9)).sweepOld == false)
+        #expect(pacer.plan(at: .seconds(9) + .milliseconds(80)).sweepOld == true)
+        pacer.oldSweepFinished(at: .seconds(10), took: .microseconds(1))
+        #expect(pacer.plan(at: .seconds(10) + .milliseconds(99)).sweepOld == false)
+        #expect(pacer.plan(at: .seconds(10) + .milliseconds(100)).sweepOld == true)
+    }
+
+    /// Young sweeps come every other tick, and the cohorts cover at least a
+    /// second plus two intervals, whatever the interval.
+    @Test(arguments: [1, 100, 250, 2_000])
+    func youngCoverage(intervalMilliseconds: Int) {
+        let interval = Duration.milliseconds(intervalMilliseconds)
+        var pacer = _SweepPacer(interval: interval)
+        #expect(pacer.promotionPeriod * (pacer.youngCohorts - 1) >= .seconds(1) + interval * 2)
+        var young = 0
+        for tick in 0..<10 where pacer.plan(at: .seconds(1) + interval * tick).sweepYoung { young += 1 }
+        #expect(young == 5)
     }
 }
