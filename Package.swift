@@ -3,6 +3,8 @@ import PackageDescription
 
 let package = Package(
     name: "Finalize",
+    // Synchronization's Atomic and Mutex.
+    platforms: [.macOS(.v15), .iOS(.v18), .tvOS(.v18), .watchOS(.v11), .visionOS(.v2)],
     products: [
         .library(name: "Finalize", targets: ["Finalize"]),
         .executable(name: "finalize-demo", targets: ["finalize-demo"]),

@@ -45,9 +45,11 @@ public func finalize<Owner: FinalizerHost>(
 /// Registers `cleanup` to run once when `owner` dies, in the shared registry.
 ///
 /// Lifetime: a ``FinalizerHost`` owner runs it inside its last release. Any
-/// other object is *watched*: the cleanup runs at the first sweep after the
-/// owner died (the shared registry sweeps every 100 ms while it watches
-/// anything; trigger ``FinalizerTrigger/sweep``), or earlier through
+/// other object is *watched*: the cleanup runs at the first sweep that finds
+/// the owner dead (the shared registry's sweeper ticks every 100 ms while it
+/// watches anything: young owners within about 200 ms of their death, old
+/// ones paced by the sweep's cost; trigger ``FinalizerTrigger/sweep``), or
+/// earlier through
 /// ``Finalizer/runNow()``, or at process exit if `runsAtExit` is true. The
 /// registry keeps a watched finalizer until it runs or is detached, so the
 /// returned handle may be dropped.
