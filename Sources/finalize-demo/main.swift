@@ -1,11 +1,16 @@
 // finalize-demo: a timeline of when cleanups run, and why.
 //
 //     swift run finalize-demo
+//     swift run finalize-demo lifetimes    (when Swift releases an object: Lifetimes.swift)
 //
 // Each line starts with the trigger that ran the cleanup, read from the
 // finalizer's own state inside its cleanup.
 
 import Finalize
+
+if CommandLine.arguments.dropFirst().first == "lifetimes" {
+    runLifetimesCommand()
+}
 
 /// A host owner: one stored bag, so its cleanups run inside its last release.
 final class Token: FinalizerHost {
