@@ -34,8 +34,16 @@ extension Finalizer {
 
     /// Claims and runs the cleanup for `trigger`; a thrown error goes to the
     /// registry's failure handler. True if this call ran it.
+    ///
+    /// An asynchronous cleanup (of an ``AsyncFinalizer``) is started as a
+    /// task that its registry tracks (`drain()` waits for it); its error
+    /// goes to the failure handler when it ends.
     func _fire(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> Bool {
         guard let (payload, word) = _claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
+        if payload.isAsync {
+            _startTracked(payload, word, trigger: trigger, reporting: true)
+            return true
+        }
         do {
             try payload.run()
         } catch {
@@ -43,6 +51,52 @@ extension Finalizer {
         }
         _settle(word)
         return true
+    }
+
+    /// Claims for `trigger` and runs the cleanup, awaiting it if it is
+    /// asynchronous; its error goes to the failure handler. True if this
+    /// call ran it. The cleanup runs in a task of its own, tracked by the
+    /// registry, so cancelling the caller does not cancel it.
+    func _fireAwaiting(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) async -> Bool {
+        guard let (payload, word) = _claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
+        guard payload.isAsync else {
+            do {
+                try payload.run()
+            } catch {
+                _core._report(FinalizerFailure(error: error, trigger: trigger, fileID: _site.fileID, line: _site.line))
+            }
+            _settle(word)
+            return true
+        }
+        _ = await _startTracked(payload, word, trigger: trigger, reporting: true).result
+        return true
+    }
+
+    /// Starts a claimed asynchronous payload as a task the registry
+    /// tracks; the task settles the finalizer when the cleanup ends, and
+    /// reports its error (with `reporting`) or hands it to whoever awaits
+    /// the task.
+    @discardableResult
+    func _startTracked(
+        _ payload: _Payload, _ word: _StatusWord, trigger: FinalizerTrigger, reporting: Bool
+    ) -> Task<Void, any Error> {
+        // Read while the slot (or the watched finalizer's shard reference)
+        // still keeps the core; the task keeps it from then on.
+        let core = _core
+        let site = _site
+        let token = core.asyncCleanups.started(fileID: site.fileID, line: site.line)
+        return Task {
+            defer {
+                _settle(word)
+                core.asyncCleanups.finished(token)
+            }
+            do {
+                try await payload.runAwaiting()
+            } catch {
+                guard reporting else { throw error }
+                core._report(FinalizerFailure(error: error, trigger: trigger, fileID: site.fileID, line: site.line))
+            }
+        }
     }
 
     /// A diagnostic snapshot, or nil if no longer pending.

@@ -301,12 +301,37 @@ public final class Finalizer<Resource: Sendable>: Sendable {
 enum _Payload: Sendable {
     case plain(@Sendable () throws -> Void)
     case holding(_AnyResourceBox)
+    /// The cleanup of an ``AsyncFinalizer``: a trigger that cannot await
+    /// (an owner's release, a sweep, a synchronous shutdown) starts it as a
+    /// task that the registry tracks.
+    case asyncPlain(@Sendable () async throws -> Void)
+    case asyncHolding(_AnyResourceBox)
 
+    var isAsync: Bool {
+        switch self {
+        case .plain, .holding: false
+        case .asyncPlain, .asyncHolding: true
+        }
+    }
+
+    /// Runs a synchronous payload. (Callers start asynchronous ones as
+    /// tasks instead; see `Finalizer._fire`.)
     @inline(__always)
     func run() throws {
         switch self {
         case .plain(let cleanup): try cleanup()
         case .holding(let box): try box.run()
+        case .asyncPlain, .asyncHolding: preconditionFailure("an async cleanup must be awaited")
+        }
+    }
+
+    /// Runs any payload, awaiting an asynchronous one.
+    func runAwaiting() async throws {
+        switch self {
+        case .plain(let cleanup): try cleanup()
+        case .holding(let box): try box.run()
+        case .asyncPlain(let cleanup): try await cleanup()
+        case .asyncHolding(let box): try await box.runAsync()
         }
     }
 
@@ -314,9 +339,10 @@ enum _Payload: Sendable {
     @inline(__always)
     func resource<Resource: Sendable>(as type: Resource.Type) -> Resource {
         switch self {
-        // Only `Finalizer<Void>` is ever created with `.plain`.
-        case .plain: unsafeBitCast((), to: Resource.self)
+        // Only `Finalizer<Void>` is ever created with `.plain` or `.asyncPlain`.
+        case .plain, .asyncPlain: unsafeBitCast((), to: Resource.self)
         case .holding(let box): unsafeDowncast(box, to: _ResourceBox<Resource>.self).resource
+        case .asyncHolding(let box): unsafeDowncast(box, to: _AsyncResourceBox<Resource>.self).resource
         }
     }
 }
@@ -324,6 +350,7 @@ enum _Payload: Sendable {
 /// The type-erased resource box of a `holding:` registration.
 class _AnyResourceBox: @unchecked Sendable {
     func run() throws {}
+    func runAsync() async throws {}
 }
 
 /// A resource and the cleanup that releases it.
@@ -338,6 +365,21 @@ final class _ResourceBox<Resource: Sendable>: _AnyResourceBox, @unchecked Sendab
 
     override func run() throws {
         try cleanup(resource)
+    }
+}
+
+/// A resource and the asynchronous cleanup that releases it.
+final class _AsyncResourceBox<Resource: Sendable>: _AnyResourceBox, @unchecked Sendable {
+    let resource: Resource
+    let cleanup: @Sendable (Resource) async throws -> Void
+
+    init(_ resource: Resource, _ cleanup: consuming @escaping @Sendable (Resource) async throws -> Void) {
+        self.resource = resource
+        self.cleanup = cleanup
+    }
+
+    override func runAsync() async throws {
+        try await cleanup(resource)
     }
 }
 

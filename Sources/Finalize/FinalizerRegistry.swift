@@ -56,32 +56,29 @@ public final class FinalizerRegistry: Sendable {
 
     /// The process-wide registry used by the free `finalize` functions.
     ///
-    /// Lifetime: created on first use, never deinitialized. On first use it
-    /// installs a process-exit hook (`atexit`) that runs ``shutdown()`` when
-    /// the process returns from `main` or calls `exit()`, leaving the exit
-    /// status unchanged (not on a signal that kills the process). It sweeps
-    /// every 100 ms while it watches anything and reports failures to
+    /// Lifetime: created on first use, never deinitialized. Like every live
+    /// registry, it runs its pending `runsAtExit` finalizers at process exit
+    /// (returning from `main` or calling `exit()`; on a signal only with
+    /// ``shutdownOnSignals(_:)``), leaving the exit status unchanged. It
+    /// sweeps while it watches anything (ticks every 100 ms), waits at most
+    /// 5 seconds at exit for asynchronous cleanups, and reports failures to
     /// standard error; to route failures elsewhere, register through a
     /// registry you create.
     ///
     /// Threading: the exit run happens on the thread that calls `exit()` or
     /// returns from `main`; other threads may still be running and
     /// registering meanwhile.
-    public static let shared: FinalizerRegistry = {
-        let registry = FinalizerRegistry()
-        atexit {
-            FinalizerRegistry.shared._sweeper?.stopWithoutWaiting()
-            _ = FinalizerRegistry.shared.shutdown()
-        }
-        return registry
-    }()
+    public static let shared = FinalizerRegistry()
 
     /// Creates a registry.
     ///
     /// Lifetime: the registry lives as long as you keep it; when it ends, it
     /// runs what ``shutdown()`` runs (see the type's discussion), so keep it
-    /// as long as the owners registered in it. Its sweeper thread, if any,
-    /// does not keep it alive and is joined when it ends.
+    /// as long as the owners registered in it. While it lives, process exit
+    /// runs its pending `runsAtExit` finalizers, as for ``shared`` (a
+    /// registry kept in a global is never deinitialized, and still runs
+    /// them). Its sweeper thread, if any, does not keep it alive and is
+    /// joined when it ends.
     ///
     /// - Parameters:
     ///   - sweepInterval: the tick of a background thread that sweeps for
@@ -103,11 +100,18 @@ public final class FinalizerRegistry: Sendable {
     ///     errors with its own. It runs on the thread that ran the cleanup, so
     ///     it must be thread-safe. The default writes one line to standard
     ///     error.
+    ///   - exitTimeout: how long process exit (and the signal shutdown of
+    ///     ``shutdownOnSignals(_:)``) waits for this registry's asynchronous
+    ///     cleanups before it goes on; those still running are reported to
+    ///     `onFailure` as ``AbandonedAtExit``. Five seconds by default.
     public convenience init(
         sweepInterval: Duration? = .milliseconds(100),
+        exitTimeout: Duration = .seconds(5),
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void = FinalizerRegistry.reportToStandardError
     ) {
-        self.init(sweepInterval: sweepInterval, onFailure: onFailure, diagnose: _writeToStandardError)
+        self.init(
+            sweepInterval: sweepInterval, onFailure: onFailure, diagnose: _writeToStandardError,
+            exitTimeout: exitTimeout)
     }
 
     /// The designated initializer; `diagnose` receives misuse warnings
@@ -118,12 +122,16 @@ public final class FinalizerRegistry: Sendable {
         sweepInterval: Duration?,
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
         diagnose: @escaping @Sendable (String) -> Void,
+        exitTimeout: Duration = .seconds(5),
         pacing: Duration? = nil
     ) {
         let pacing = pacing ?? sweepInterval.flatMap { $0 > .zero ? Self._clamped($0) : nil } ?? .milliseconds(100)
-        let (core, shards) = _RegistryCore.make(onFailure: onFailure, diagnose: diagnose, sweepInterval: pacing)
+        let (core, shards) = _RegistryCore.make(
+            onFailure: onFailure, diagnose: diagnose, sweepInterval: pacing,
+            exitTimeout: max(exitTimeout, .zero))
         _core = core
         _shards = shards
+        _ProcessExit.add(core)
         if let sweepInterval, sweepInterval > .zero {
             _sweeper = _SweeperHandle(core: core, interval: Self._clamped(sweepInterval))
         } else {
@@ -139,6 +147,7 @@ public final class FinalizerRegistry: Sendable {
     }
 
     deinit {
+        _ProcessExit.remove(_core)
         _sweeper?.stopAndWait()
         _core.end()
     }
@@ -356,6 +365,35 @@ public final class FinalizerRegistry: Sendable {
     @discardableResult
     public func shutdown() -> Int {
         _core.shutdown()
+    }
+
+    /// Runs every pending finalizer whose `runsAtExit` is true, newest
+    /// registration first, awaiting each asynchronous cleanup before the
+    /// next; then waits for every asynchronous cleanup still running (those
+    /// started by owner deaths, sweeps or ``AsyncFinalizer/runNow()``).
+    /// Returns how many cleanups it ran.
+    ///
+    /// Threading: callable from any task; synchronous cleanups run on the
+    /// calling task, asynchronous ones in tasks of their own (cancelling the
+    /// caller cancels none of them). Otherwise as the synchronous
+    /// ``shutdown()``: it sweeps first, picks up finalizers registered
+    /// meanwhile (up to the newcomer budget), sends failures to `onFailure`
+    /// and goes on; the registry remains usable afterwards.
+    ///
+    /// - Returns: how many cleanups this call ran (its sweep included).
+    @discardableResult
+    public func shutdown() async -> Int {
+        await _ShutdownRun.runAwaiting([_core])
+    }
+
+    /// Returns once every asynchronous cleanup started so far (by owner
+    /// deaths, sweeps, ``AsyncFinalizer/runNow()`` or shutdowns) has
+    /// finished, including those started while it waits.
+    ///
+    /// Threading: callable from any task; it waits on a continuation, not
+    /// by blocking a thread, and returns at once when nothing is running.
+    public func drain() async {
+        await _core.asyncCleanups.drain()
     }
 
     // MARK: - Diagnostics

@@ -20,11 +20,14 @@ final class _RegistryCore: Sendable {
     /// The shards, unretained (the public registry owns them).
     let shardTable: _ShardTable
     let shardMask: Int
-    /// The last registration's sequence number (newest-first order). Taken
-    /// under the registering shard's lock; see `Finalizer._sequence`. On a
-    /// cache line of its own: every registration writes it, and the fields
-    /// around it are read by every registration.
-    let sequence = _LineAtomic()
+    /// The last registration's sequence number (newest-first order), one
+    /// counter for every registry of the process, so that process exit can
+    /// run newest first across registries. Taken under the registering
+    /// shard's lock; see `Finalizer._sequence`. On a cache line of its own.
+    var sequence: _LineAtomic { _RegistryCore.processSequence }
+    static let processSequence = _LineAtomic()
+    /// The asynchronous cleanups started and not yet finished.
+    let asyncCleanups = _AsyncCleanups()
     let onFailure: @Sendable (FinalizerFailure) -> Void
     /// Where misuse warnings go (standard error unless a test says otherwise).
     let diagnose: @Sendable (String) -> Void
@@ -37,27 +40,30 @@ final class _RegistryCore: Sendable {
     /// Shutdowns running now; while there is one, registrations are also
     /// recorded as newcomers (see `shutdown()`).
     let shutdownsInProgress = Atomic<Int>(0)
+    /// How long process exit (or a signal shutdown) waits for this
+    /// registry's asynchronous cleanups.
+    let exitTimeout: Duration
     /// When the background sweeper looks at which generation (its thread,
     /// or a test, drives it through `sweepTick(now:)`).
     let pacer: Mutex<_SweepPacer>
 
     deinit {
         shardTable.deallocate()
-        sequence.deallocate()
     }
 
     /// Creates a core and its shards; the caller keeps the shards alive.
     static func make(
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
         diagnose: @escaping @Sendable (String) -> Void = _writeToStandardError,
-        sweepInterval: Duration = .milliseconds(100)
+        sweepInterval: Duration = .milliseconds(100), exitTimeout: Duration = .seconds(5)
     ) -> (_RegistryCore, [_Shard]) {
         // Twice the processors, rounded up to a power of two: a thread's
         // shard is picked by the processor it runs on.
         var count = 2
         while count < 2 * _processorCount() && count < _StatusWord.shardLimit { count <<= 1 }
         let core = _RegistryCore(
-            shardCount: count, onFailure: onFailure, diagnose: diagnose, sweepInterval: sweepInterval)
+            shardCount: count, onFailure: onFailure, diagnose: diagnose, sweepInterval: sweepInterval,
+            exitTimeout: exitTimeout)
         let cohorts = _SweepPacer(interval: sweepInterval).youngCohorts
         let shards = (0..<count).map { _Shard(core: core, index: $0, youngCohorts: cohorts) }
         for (index, shard) in shards.enumerated() { core.shardTable.set(index, shard) }
@@ -66,8 +72,9 @@ final class _RegistryCore: Sendable {
 
     private init(
         shardCount: Int, onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
-        diagnose: @escaping @Sendable (String) -> Void, sweepInterval: Duration
+        diagnose: @escaping @Sendable (String) -> Void, sweepInterval: Duration, exitTimeout: Duration
     ) {
+        self.exitTimeout = exitTimeout
         pacer = Mutex(_SweepPacer(interval: sweepInterval))
         shardTable = _ShardTable(count: shardCount)
         shardMask = shardCount - 1
@@ -302,53 +309,8 @@ final class _RegistryCore: Sendable {
     }
 
     func shutdown() -> Int {
-        // From here on every registration is also recorded as a newcomer;
-        // the number read after that is the horizon: everything up to it is
-        // in the snapshot below, everything after it in the newcomers.
-        shutdownsInProgress.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        defer {
-            shutdownsInProgress.wrappingSubtract(1, ordering: .sequentiallyConsistent)
-            for shard in shards { shard.clearNewcomersIfIdle() }
-        }
-        var cursors = shards.map { $0.newcomerCursor() }
-        let horizon = sequence.current()
-        // Owners that already died are overdue: run them as a sweep would,
-        // whatever their runsAtExit flag.
-        var ran = sweep()
-        // Dead owners that another sweep (or an outer one on this thread)
-        // took and has not run yet; first wait out collections between
-        // leaving their tables and being published (no user code runs
-        // there, so the wait is short).
-        inFlight.waitForCollections()
-        for batch in inFlight.snapshot() { ran += batch.fire() }
-        var queue = pendingFinalizers(exitOnly: true).filter { $0._sequence <= horizon }  // oldest first
-        // Finalizers registered while shutdown runs go next. Other threads
-        // may still be registering (at exit nothing stops them), so their
-        // newcomers are picked up only up to a budget: a registration storm
-        // cannot keep shutdown from returning.
-        var newcomerBudget = max(Self.shutdownNewcomerMinimum, 2 * queue.count)
-        var seen = horizon
-        while true {
-            let latest = sequence.current()
-            if latest > seen && newcomerBudget > 0 {
-                var newcomers: [_AnyFinalizer] = []
-                for (index, shard) in shards.enumerated() {
-                    newcomers.append(contentsOf: shard.newcomers(since: &cursors[index]))
-                }
-                newcomers = newcomers.filter { $0._sequence > horizon && $0._isPendingAtExit }
-                newcomerBudget -= newcomers.count
-                // All newer than everything queued: they go next.
-                queue.append(contentsOf: _orderedBySequence(newcomers, newestFirst: false) { $0._sequence })
-                seen = latest
-            }
-            guard let next = queue.popLast() else { break }
-            if next._fire(.shutdown, requiringExitFlag: true) { ran += 1 }
-        }
-        return ran
+        _ShutdownRun.run([self])
     }
-
-    /// Newcomers a shutdown runs at the least (see `shutdown()`).
-    static let shutdownNewcomerMinimum = 65_536
 
     /// The public registry is gone: run what shutdown runs, and detach the
     /// watched finalizers that no sweep could ever run, dropping the table

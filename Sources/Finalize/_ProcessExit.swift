@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// Every live registry of the process, so that process exit (and the opt-in
+/// signal shutdown) runs the pending `runsAtExit` finalizers of all of them,
+/// newest first across registries, not only those of the shared one.
+///
+/// Registries are listed by their core, unretained: a registry removes its
+/// core in its `deinit`, before it ends, under the same lock the exit path
+/// holds while it retains the cores it will run. The `atexit` hook is
+/// installed when the first registry is created.
+enum _ProcessExit {
+    private static let cores = Mutex<[UInt: Unmanaged<_RegistryCore>]>([:])
+    private static let hookInstalled = Atomic<Bool>(false)
+
+    static func add(_ core: _RegistryCore) {
+        if !hookInstalled.load(ordering: .acquiring),
+            hookInstalled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+        {
+            atexit { _ProcessExit.runAtExit() }
+        }
+        let key = UInt(bitPattern: ObjectIdentifier(core))
+        cores.withLock { $0[key] = Unmanaged.passUnretained(core) }
+    }
+
+    static func remove(_ core: _RegistryCore) {
+        let key = UInt(bitPattern: ObjectIdentifier(core))
+        _ = cores.withLock { $0.removeValue(forKey: key) }
+    }
+
+    /// The live registries' cores, retained.
+    static func liveCores() -> [_RegistryCore] {
+        cores.withLock { table in table.values.map { $0.takeUnretainedValue() } }
+    }
+
+    /// The `atexit` hook: stops every sweeper (without waiting: one may be
+    /// running a cleanup), runs the pending `runsAtExit` finalizers of every
+    /// registry, newest first across them, starting asynchronous ones as
+    /// tasks, then waits for the asynchronous cleanups of each registry at
+    /// most its `exitTimeout` (counted from here), and reports those it
+    /// abandons to that registry's `onFailure`.
+    static func runAtExit() {
+        let live = liveCores()
+        guard !live.isEmpty else { return }
+        for core in live { core.signal.stop() }
+        let started = _monotonicNow()
+        _ = _ShutdownRun.run(live)
+        waitForAsyncCleanups(of: live, from: started)
+    }
+
+    /// Waits for each core's asynchronous cleanups until `from` plus its
+    /// exit timeout; reports what is still running then.
+    static func waitForAsyncCleanups(of cores: [_RegistryCore], from start: Duration) {
+        for core in cores {
+            let left = core.asyncCleanups.wait(until: start + core.exitTimeout)
+            guard left > 0 else { continue }
+            for site in core.asyncCleanups.runningSites {
+                core._report(FinalizerFailure(
+                    error: AbandonedAtExit(timeout: core.exitTimeout), trigger: .shutdown,
+                    fileID: site.fileID, line: site.line))
+            }
+        }
+    }
+}
+
+/// The error reported for an asynchronous cleanup still running when the
+/// process exited (or a signal shutdown ended) after its registry's
+/// `exitTimeout`: the process did not wait for it any longer.
+///
+/// Lifetime: a value, reported through the registry's `onFailure` inside a
+/// ``FinalizerFailure`` whose site is the cleanup's registration site.
+/// Threading: `Sendable`.
+public struct AbandonedAtExit: Error, Sendable, CustomStringConvertible {
+    /// How long the process waited for asynchronous cleanups.
+    public let timeout: Duration
+
+    /// Describes the abandonment, e.g. "still running after 5.0 seconds at exit; abandoned".
+    public var description: String {
+        "still running after \(timeout) at exit; abandoned"
+    }
+}
