@@ -5,10 +5,11 @@ Runs (from the repository root)
     swift build -c release --product finalize-bench
     swift run -c release --skip-build finalize-bench --json --n N
 and then each peer program in this directory:
-    python3 python_finalize.py --n N --runs R
-    javac -Xlint:all -d <tmp> JavaCleaner.java; java -Xmx4g -cp <tmp> JavaCleaner --n N --runs R
-    node --expose-gc node_finalization.js --n N --runs R
-and prints one table: ns/op per workload per runtime, the ratio to the Swift
+    python3 python_finalize.py --n N --runs R --idle-seconds S
+    javac -Xlint:all -d <tmp> JavaCleaner.java; java -Xmx4g -cp <tmp> JavaCleaner --n N --runs R --idle-seconds S
+    java -Xmx4g -XX:+UseSerialGC -cp <tmp> JavaCleaner --n N --runs R --idle-seconds S --batch-only
+    node --expose-gc node_finalization.js --n N --runs R --idle-seconds S
+(--quick: N = 100000, R = 1, S = 1) and prints one table: ns/op per workload per runtime, the ratio to the Swift
 `floor` median (a hand-written deinit calling a stored closure), the ratio to
 the comparable Swift row, and heap bytes per pending registration.
 
