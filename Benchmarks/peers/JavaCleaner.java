@@ -358,9 +358,11 @@ public final class JavaCleaner {
         }
         resetBatch();
         settle();
-        double[][] samples = new double[2][rounds];
+        // Window 0 is an extra first window, reported apart (settling_window): it shows the
+        // aftermath of the setup (JIT, concurrent GC work), not the idle state.
+        double[][] samples = new double[2][rounds + 1];
         long sleepMs = Math.max(1L, Math.round(seconds * 1000));
-        for (int r = 0; r < rounds; r++) {
+        for (int r = 0; r <= rounds; r++) {
             long s0 = schedstatCpuNanos();
             long c0 = processCpuNanos();
             long w0 = System.nanoTime();
@@ -552,11 +554,14 @@ public final class JavaCleaner {
 
         double[][] idle = idleCpu(n, idleSeconds, runs);
         boolean schedstat = !Double.isNaN(idle[0][0]);
-        double[] primary = schedstat ? idle[0] : idle[1];
+        double[] primaryAll = schedstat ? idle[0] : idle[1];
+        double[] primary = Arrays.copyOfRange(primaryAll, 1, primaryAll.length);
+        double[] mxbean = Arrays.copyOfRange(idle[1], 1, idle[1].length);
         entries.add("\"idle_cpu\": {\"percent_of_core\": " + num(median(primary)) + ", \"runs_percent_of_core\": "
-                + numList(primary) + ", \"source\": " + jsonString(schedstat ? "schedstat" : "getProcessCpuTime")
-                + ", \"percent_of_core_getProcessCpuTime\": " + num(median(idle[1]))
-                + ", \"runs_percent_of_core_getProcessCpuTime\": " + numList(idle[1])
+                + numList(primary) + ", \"settling_window_percent_of_core\": " + num(primaryAll[0])
+                + ", \"source\": " + jsonString(schedstat ? "schedstat" : "getProcessCpuTime")
+                + ", \"percent_of_core_getProcessCpuTime\": " + num(median(mxbean))
+                + ", \"runs_percent_of_core_getProcessCpuTime\": " + numList(mxbean)
                 + ", \"idle_seconds\": " + num(idleSeconds) + ", \"live_owners\": " + n + "}");
 
         String mem = batchOnly ? "null" : num(memoryPerRegistration(n, false));
@@ -594,7 +599,8 @@ public final class JavaCleaner {
                 + "parallel); ns/op = wall time / N; throughput_ratio = 1-thread time / 2-thread time, per run "
                 + "(the two are measured back to back, order alternating). idle_cpu: "
                 + "CPU time of all JVM threads (GC, JIT, Cleaner, service threads) over Thread.sleep windows of "
-                + num(idleSeconds) + " s, one per run, after System.gc(), with N live owners each holding a pending "
+                + num(idleSeconds) + " s, one per run after an extra first window reported apart "
+                + "(settling_window), after System.gc(), with N live owners each holding a pending "
                 + "capturing registration; percent_of_core sums /proc/self/task/*/schedstat (ns resolution; a "
                 + "thread that exits within the window is not counted), percent_of_core_getProcessCpuTime is "
                 + "com.sun.management.OperatingSystemMXBean.getProcessCpuTime, which counts 10 ms clock ticks "

@@ -233,14 +233,16 @@ def measure_idle_cpu(n, seconds, rounds):
         finalize(owners[i], record, i)
     _reset()
     samples = []
-    for _ in range(rounds):
+    # One more window first, reported apart (settling_window): it shows the
+    # aftermath of the setup, not the idle state.
+    for _ in range(rounds + 1):
         c0, w0 = cpu_seconds(), time.perf_counter_ns()
         time.sleep(seconds)
         c1, w1 = cpu_seconds(), time.perf_counter_ns()
         samples.append(100.0 * (c1 - c0) / ((w1 - w0) / 1e9))
     del owners  # runs the N finalizers, outside the windows
     _check(n, "idle_cpu (teardown)")
-    return samples
+    return samples[0], samples[1:]
 
 
 def measure_memory(n, capturing=False):
@@ -308,10 +310,11 @@ def main(argv=None):
     for name in BATCH_NOT_APPLICABLE:
         results[name] = None
 
-    idle = measure_idle_cpu(args.n, args.idle_seconds, args.runs)
+    settling, idle = measure_idle_cpu(args.n, args.idle_seconds, args.runs)
     results["idle_cpu"] = {
         "percent_of_core": statistics.median(idle),
         "runs_percent_of_core": idle,
+        "settling_window_percent_of_core": settling,
         "idle_seconds": args.idle_seconds,
         "live_owners": args.n,
     }
@@ -356,7 +359,8 @@ def main(argv=None):
         "at a time (and each finalizer runs in the thread that drops the "
         "last reference); there is nothing to scale. idle_cpu: "
         "resource.getrusage (user+system) of the whole process over "
-        f"time.sleep({args.idle_seconds:g}) windows, one per run, with N "
+        f"time.sleep({args.idle_seconds:g}) windows, one per run after an "
+        "extra first window reported apart (settling_window), with N "
         "live owners each holding a pending finalizer; CPython has no "
         "background thread or periodic GC, so nothing runs. memory_batch: "
         "as memory, with the capturing registration (adds the args tuple "
