@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+extension FinalizerRegistry {
+    /// Makes the first of `signals` (typically `[SIGTERM, SIGINT]`) shut
+    /// every registry down before the process ends, as an orchestrator's
+    /// SIGTERM otherwise skips every exit hook.
+    ///
+    /// Lifetime: process-wide and permanent; calling it again adds signals.
+    /// On the first such signal, a watcher thread runs the asynchronous
+    /// ``shutdown()`` of every live registry (newest registration first
+    /// across registries, awaiting each cleanup, then draining), waiting at
+    /// most the longest `exitTimeout` among them and reporting abandoned
+    /// cleanups to their `onFailure`; then it restores the signal's default
+    /// action and raises it again, so the process ends as that signal ends
+    /// it (exit status 143 for SIGTERM in a shell), and `atexit` handlers do
+    /// not run a second time. A second signal of the set during that
+    /// shutdown ends the process at once, with the default action.
+    ///
+    /// Threading: the signal handler itself only writes one byte to a pipe
+    /// (async-signal-safe); everything else runs on the watcher thread and
+    /// in tasks. Cleanups run while the rest of the program keeps running.
+    /// Call it early, from any thread, before other code installs handlers
+    /// for the same signals (the last handler installed wins).
+    ///
+    /// ```swift
+    /// try FinalizerRegistry.shutdownOnSignals([SIGTERM, SIGINT])
+    /// ```
+    ///
+    /// - Parameter signals: the signals to handle. `SIGKILL` and `SIGSTOP`
+    ///   cannot be caught.
+    /// - Throws: ``SignalHandlingError`` for a signal that cannot be
+    ///   handled, or if the watcher thread or its pipe cannot be created;
+    ///   signals handled before the failure stay handled.
+    public static func shutdownOnSignals(_ signals: [CInt]) throws {
+        for signal in signals {
+            guard signal > 0, signal < 65, signal != SIGKILL, signal != SIGSTOP else {
+                throw SignalHandlingError(signal: signal, reason: "it cannot be caught")
+            }
+        }
+        try _SignalShutdown.start()
+        for signalNumber in signals {
+            // SIG_ERR is the handler value -1.
+            let previous = signal(signalNumber, _SignalShutdown.handler)
+            if let previous, unsafeBitCast(previous, to: Int.self) == -1 {
+                throw SignalHandlingError(signal: signalNumber, reason: "signal() failed with errno \(errno)")
+            }
+        }
+    }
+}
+
+/// Why ``FinalizerRegistry/shutdownOnSignals(_:)`` could not handle a signal.
+///
+/// Lifetime: a value. Threading: `Sendable`.
+public struct SignalHandlingError: Error, Sendable, CustomStringConvertible {
+    /// The signal number (or 0 when the watcher could not start).
+    public let signal: CInt
+    /// What went wrong.
+    public let reason: String
+
+    /// For example "Finalize: cannot shut down on signal 9: it cannot be caught".
+    public var description: String {
+        "Finalize: cannot shut down on signal \(signal): \(reason)"
+    }
+}
+
+/// The opt-in signal shutdown: a pipe the handler writes to, and a watcher
+/// thread that reads it.
+enum _SignalShutdown {
+    /// The pipe's write end, for the handler (-1 until started).
+    static let writeEnd = Atomic<Int32>(-1)
+    /// The first signal received (0 before).
+    static let received = Atomic<Int32>(0)
+    private static let startLock = Mutex<Bool>(false)
+
+    /// The handler: async-signal-safe work only (atomics, write, signal,
+    /// raise).
+    static let handler: @convention(c) (Int32) -> Void = { signalNumber in
+        if _SignalShutdown.received.compareExchange(expected: 0, desired: signalNumber, ordering: .relaxed).exchanged {
+            var byte = UInt8(truncatingIfNeeded: signalNumber)
+            _ = write(_SignalShutdown.writeEnd.load(ordering: .relaxed), &byte, 1)
+        } else {
+            // A second signal during the shutdown: end now.
+            signal(signalNumber, SIG_DFL)
+            raise(signalNumber)
+        }
+    }
+
+    /// Creates the pipe and the watcher, once.
+    static func start() throws {
+        try startLock.withLock { started in
+            guard !started else { return }
+            var ends: [Int32] = [-1, -1]
+            guard pipe(&ends) == 0 else {
+                throw SignalHandlingError(signal: 0, reason: "pipe() failed with errno \(errno)")
+            }
+            let readEnd = ends[0]
+            // Touch the statics the handler reads, so that it never runs
+            // their one-time initialization.
+            _ = received.load(ordering: .relaxed)
+            writeEnd.store(ends[1], ordering: .releasing)
+            _ = handler
+            guard _startDetachedThread({ watch(readEnd) }) else {
+                throw SignalHandlingError(signal: 0, reason: "the watcher thread could not start")
+            }
+            started = true
+        }
+    }
+
+    /// The watcher: waits for the handler's byte, shuts every registry
+    /// down, then ends the process with the signal.
+    private static func watch(_ readEnd: Int32) {
+        var byte: UInt8 = 0
+        while read(readEnd, &byte, 1) != 1 {
+            if errno != EINTR { return }
+        }
+        let signalNumber = Int32(byte)
+        shutDownEverything()
+        signal(signalNumber, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, signalNumber)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        raise(signalNumber)
+        // Not reached for a signal whose default action ends the process.
+        _exit(128 + signalNumber)
+    }
+
+    /// The asynchronous shutdown of every live registry, waiting at most the
+    /// longest exit timeout among them.
+    static func shutDownEverything() {
+        let cores = _ProcessExit.liveCores()
+        guard !cores.isEmpty else { return }
+        let start = _monotonicNow()
+        let done = _AsyncCleanups()
+        let token = done.started(fileID: "", line: 0)
+        Task.detached {
+            _ = await _ShutdownRun.runAwaiting(cores)
+            done.finished(token)
+        }
+        let longest = cores.map(\.exitTimeout).max() ?? .zero
+        if done.wait(until: start + longest) > 0 {
+            _ProcessExit.waitForAsyncCleanups(of: cores, from: start)
+        }
+    }
+}
