@@ -45,6 +45,13 @@ extension FinalizerRegistry {
             }
         }
         try _SignalShutdown.start()
+        // At least the watcher thread and this one accept them, so a
+        // process that blocks them elsewhere still gets them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for signalNumber in signals { sigaddset(&set, signalNumber) }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        _SignalShutdown.accept(set)
         for signalNumber in signals {
             // SIG_ERR is the handler value -1.
             let previous = signal(signalNumber, _SignalShutdown.handler)
@@ -92,6 +99,21 @@ enum _SignalShutdown {
         }
     }
 
+    /// Signals the watcher thread unblocks (it asks on each wake-up).
+    private static let accepted = Mutex<sigset_t>(sigset_t())
+
+    static func accept(_ set: sigset_t) {
+        var set = set
+        accepted.withLock { current in
+            for signalNumber in Int32(1)..<65 where sigismember(&set, signalNumber) == 1 {
+                sigaddset(&current, signalNumber)
+            }
+        }
+        // Wake the watcher so that it unblocks them too.
+        var byte: UInt8 = 0
+        _ = write(writeEnd.load(ordering: .relaxed), &byte, 1)
+    }
+
     /// Creates the pipe and the watcher, once.
     static func start() throws {
         try startLock.withLock { started in
@@ -117,8 +139,12 @@ enum _SignalShutdown {
     /// down, then ends the process with the signal.
     private static func watch(_ readEnd: Int32) {
         var byte: UInt8 = 0
-        while read(readEnd, &byte, 1) != 1 {
-            if errno != EINTR { return }
+        while true {
+            var set = accepted.withLock { $0 }
+            pthread_sigmask(SIG_UNBLOCK, &set, nil)
+            let count = read(readEnd, &byte, 1)
+            if count == 1 && byte != 0 { break }
+            if count < 0 && errno != EINTR { return }
         }
         let signalNumber = Int32(byte)
         shutDownEverything()

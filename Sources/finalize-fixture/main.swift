@@ -10,6 +10,9 @@
 //                             calls exit(3): both run, the status stays 3.
 //   finalize-fixture once     finalizers that ran or were detached before
 //                             the exit do not run (again) at exit.
+//   finalize-fixture exit-every-registry, exit-timeout, signal, signal-*:
+//                             process exit and signal shutdown across
+//                             registries (ShutdownScenarios.swift).
 
 #if canImport(Glibc)
 import Glibc
@@ -116,6 +119,8 @@ case "exit":
 case "once":
     onlyPendingRunAtExit()
 case let mode? where runExitProbe(mode):
+    break
+case let mode? where runShutdownScenario(mode):
     break
 default:
     write("usage: finalize-fixture atexit|exit|once\n", to: 2)

@@ -94,7 +94,10 @@ func fixturePath() throws -> String {
 /// files, and waits for it, under a deadline: the child is killed (SIGKILL)
 /// if it has not ended after `timeoutSeconds`, and the test fails as a hang
 /// instead of blocking the suite.
-func runFixture(_ mode: String, timeoutSeconds: Double = 60) throws -> ChildResult {
+func runFixture(
+    _ mode: String, timeoutSeconds: Double = 60, signals: [(whenStdoutHas: String, signal: Int32)] = []
+) throws -> ChildResult {
+    var signals = signals[...]
     let path = try fixturePath()
     let out = try TemporaryFile(), err = try TemporaryFile()
 
@@ -108,8 +111,21 @@ func runFixture(_ mode: String, timeoutSeconds: Double = 60) throws -> ChildResu
     defer { arguments.forEach { free($0) } }
     var argv: [UnsafeMutablePointer<CChar>?] = arguments + [nil]
 
+    // The child starts with no signal blocked and default dispositions for
+    // the signals the tests send, whatever the test runner's thread has.
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t(), defaults = sigset_t()
+    sigemptyset(&none)
+    sigemptyset(&defaults)
+    for signal in [SIGTERM, SIGINT] { sigaddset(&defaults, signal) }
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &defaults)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
     var pid = pid_t()
-    let spawned = posix_spawn(&pid, path, &actions, nil, &argv, environ)
+    let spawned = posix_spawn(&pid, path, &actions, &attributes, &argv, environ)
     guard spawned == 0 else {
         throw FixtureError(description: "posix_spawn \(path) failed: \(String(cString: strerror(spawned)))")
     }
@@ -123,6 +139,11 @@ func runFixture(_ mode: String, timeoutSeconds: Double = 60) throws -> ChildResu
         if result < 0 {
             guard errno == EINTR else { throw FixtureError(description: "waitpid failed: \(errno)") }
             continue
+        }
+        // Send the next signal once the child has said what it waits for.
+        if let next = signals.first, out.snapshot().contains(next.whenStdoutHas) {
+            kill(pid, next.signal)
+            signals = signals.dropFirst()
         }
         if clock.now > deadline && !timedOut {
             timedOut = true
@@ -159,6 +180,20 @@ final class TemporaryFile {
     deinit {
         close(descriptor)
         unlink(path)
+    }
+
+    /// What the file holds now, read without moving the offset the child
+    /// writes at (it shares this open file).
+    func snapshot() -> String {
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, off_t(bytes.count)) }
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes.append(contentsOf: chunk[..<count])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     func contents() throws -> String {
