@@ -49,6 +49,9 @@ final class _AsyncCleanups: @unchecked Sendable {
     /// Cleanups running now (a snapshot).
     var count: Int { withLock { running.count } }
 
+    /// Tasks waiting in `drain()` (for tests).
+    var waiterCount: Int { withLock { waiters.count } }
+
     /// Where the cleanups running now were registered (a snapshot).
     var runningSites: [_SiteOfRun] { withLock { Array(running.values) } }
 
