@@ -76,6 +76,11 @@ extension Finalizer {
     /// tracks; the task settles the finalizer when the cleanup ends, and
     /// reports its error (with `reporting`) or hands it to whoever awaits
     /// the task.
+    ///
+    /// The task starts *immediately* where the platform has it
+    /// (`Task.immediate`): the cleanup runs on the calling thread until its
+    /// first suspension, then on the global concurrent executor. A cleanup
+    /// that does not suspend costs no thread hop at all.
     @discardableResult
     func _startTracked(
         _ payload: _Payload, _ word: _StatusWord, trigger: FinalizerTrigger, reporting: Bool
@@ -83,20 +88,25 @@ extension Finalizer {
         // Read while the slot (or the watched finalizer's shard reference)
         // still keeps the core; the task keeps it from then on.
         let core = _core
-        let site = _site
-        let token = core.asyncCleanups.started(fileID: site.fileID, line: site.line)
-        return Task {
+        let erased = _erased
+        core.asyncCleanups.started(erased)
+        let body: @Sendable () async throws -> Void = {
             defer {
-                _settle(word)
-                core.asyncCleanups.finished(token)
+                erased._settle(word)
+                core.asyncCleanups.finished(erased)
             }
             do {
                 try await payload.runAwaiting()
             } catch {
                 guard reporting else { throw error }
+                let site = erased._site
                 core._report(FinalizerFailure(error: error, trigger: trigger, fileID: site.fileID, line: site.line))
             }
         }
+        if #available(macOS 26.0, iOS 26.0, tvOS 26.0, watchOS 26.0, visionOS 26.0, *) {
+            return Task.immediate(operation: body)
+        }
+        return Task(operation: body)
     }
 
     /// A diagnostic snapshot, or nil if no longer pending.

@@ -164,14 +164,13 @@ enum _SignalShutdown {
         let cores = _ProcessExit.liveCores()
         guard !cores.isEmpty else { return }
         let start = _monotonicNow()
-        let done = _AsyncCleanups()
-        let token = done.started(fileID: "", line: 0)
+        let done = _Completion()
         Task.detached {
             _ = await _ShutdownRun.runAwaiting(cores)
-            done.finished(token)
+            done.complete()
         }
         let longest = cores.map(\.exitTimeout).max() ?? .zero
-        if done.wait(until: start + longest) > 0 {
+        if !done.wait(until: start + longest) {
             _ProcessExit.waitForAsyncCleanups(of: cores, from: start)
         }
     }

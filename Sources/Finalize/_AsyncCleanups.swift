@@ -11,15 +11,19 @@ import Darwin
 /// them: async callers with a continuation, the exiting thread by blocking
 /// with a deadline.
 ///
-/// A pthread mutex and condition variable, because the exit path must wait
-/// with a deadline on a thread that is not part of Swift concurrency.
+/// The running set (finalizer addresses; each task keeps its finalizer
+/// until it has left the set) is guarded by a spin lock, so starting and
+/// finishing a cleanup costs two short critical sections; the pthread mutex
+/// and condition variable are touched only when the set becomes empty and
+/// by waiters (the exit path must wait with a deadline on a thread that is
+/// not part of Swift concurrency).
 final class _AsyncCleanups: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Guarded by `mutex`: the registration sites of the cleanups running,
-    /// by token.
-    private var running: [UInt64: _SiteOfRun] = [:]
-    private var nextToken: UInt64 = 0
+    private let runningLock = _SpinLock()
+    /// Guarded by `runningLock`.
+    private var running: Set<UInt> = []
+    /// Guarded by `mutex`.
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init() {
@@ -46,28 +50,39 @@ final class _AsyncCleanups: @unchecked Sendable {
         return body()
     }
 
+    private var isIdle: Bool { runningLock.withLock { running.isEmpty } }
+
     /// Cleanups running now (a snapshot).
-    var count: Int { withLock { running.count } }
+    var count: Int { runningLock.withLock { running.count } }
 
     /// Tasks waiting in `drain()` (for tests).
     var waiterCount: Int { withLock { waiters.count } }
 
     /// Where the cleanups running now were registered (a snapshot).
-    var runningSites: [_SiteOfRun] { withLock { Array(running.values) } }
-
-    /// A cleanup registered at `site` starts; give the token to `finished`.
-    func started(fileID: String, line: Int) -> UInt64 {
-        withLock {
-            nextToken += 1
-            running[nextToken] = _SiteOfRun(fileID: fileID, line: line)
-            return nextToken
+    var runningSites: [(fileID: String, line: Int)] {
+        runningLock.withLock {
+            running.map { address in
+                // In the set, so its task still keeps it.
+                Unmanaged<_AnyFinalizer>.fromOpaque(UnsafeRawPointer(bitPattern: address).unsafelyUnwrapped)
+                    ._withUnsafeGuaranteedRef { $0._site }
+            }
         }
     }
 
-    func finished(_ token: UInt64) {
+    /// `finalizer`'s cleanup starts; its task keeps it until `finished`.
+    func started(_ finalizer: _AnyFinalizer) {
+        let address = UInt(bitPattern: Unmanaged.passUnretained(finalizer).toOpaque())
+        runningLock.withLock { _ = running.insert(address) }
+    }
+
+    func finished(_ finalizer: _AnyFinalizer) {
+        let address = UInt(bitPattern: Unmanaged.passUnretained(finalizer).toOpaque())
+        let idle = runningLock.withLock {
+            running.remove(address)
+            return running.isEmpty
+        }
+        guard idle else { return }
         let resumed: [CheckedContinuation<Void, Never>] = withLock {
-            running[token] = nil
-            guard running.isEmpty else { return [] }
             pthread_cond_broadcast(condition)
             defer { waiters = [] }
             return waiters
@@ -80,7 +95,7 @@ final class _AsyncCleanups: @unchecked Sendable {
     func drain() async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now: Bool = withLock {
-                if running.isEmpty { return true }
+                if isIdle { return true }
                 waiters.append(continuation)
                 return false
             }
@@ -92,31 +107,12 @@ final class _AsyncCleanups: @unchecked Sendable {
     /// (monotonic) passes; returns how many are still running.
     func wait(until deadline: Duration) -> Int {
         withLock {
-            let (seconds, attoseconds) = deadline.components
-            var time = timespec()
-            time.tv_sec = .init(seconds)
-            time.tv_nsec = .init(attoseconds / 1_000_000_000)
-            while !running.isEmpty {
-                #if os(Linux)
-                if pthread_cond_timedwait(condition, mutex, &time) == ETIMEDOUT { break }
-                #else
-                // Darwin: relative wait (no monotonic clock attribute).
-                let remaining = deadline - _monotonicNow()
-                guard remaining > .zero else { break }
-                let (s, a) = remaining.components
-                var relative = timespec(tv_sec: .init(s), tv_nsec: .init(a / 1_000_000_000))
-                if pthread_cond_timedwait_relative_np(condition, mutex, &relative) == ETIMEDOUT { break }
-                #endif
+            while !isIdle {
+                guard _timedWait(condition, mutex, until: deadline) else { break }
             }
-            return running.count
+            return count
         }
     }
-}
-
-/// Where a running asynchronous cleanup was registered.
-struct _SiteOfRun: Sendable {
-    let fileID: String
-    let line: Int
 }
 
 /// Checks the result of a pthread call that cannot fail when used
@@ -125,4 +121,71 @@ struct _SiteOfRun: Sendable {
 @inline(__always)
 func _check(_ result: Int32, _ call: StaticString) {
     if result != 0 { fatalError("Finalize: \(call) failed with error \(result)") }
+}
+
+/// A one-time event a thread can wait for with a deadline (the signal
+/// watcher waits for the shutdown task).
+final class _Completion: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// Guarded by `mutex`.
+    private var done = false
+
+    init() {
+        _check(pthread_mutex_init(mutex, nil), "pthread_mutex_init")
+        var attributes = pthread_condattr_t()
+        _check(pthread_condattr_init(&attributes), "pthread_condattr_init")
+        #if os(Linux)
+        _check(pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC), "pthread_condattr_setclock")
+        #endif
+        _check(pthread_cond_init(condition, &attributes), "pthread_cond_init")
+        pthread_condattr_destroy(&attributes)
+    }
+
+    deinit {
+        pthread_cond_destroy(condition)
+        pthread_mutex_destroy(mutex)
+        condition.deallocate()
+        mutex.deallocate()
+    }
+
+    func complete() {
+        pthread_mutex_lock(mutex)
+        done = true
+        pthread_cond_broadcast(condition)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Blocks until completed or `deadline` (monotonic) passes; true if
+    /// completed.
+    func wait(until deadline: Duration) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !done {
+            guard _timedWait(condition, mutex, until: deadline) else { break }
+        }
+        return done
+    }
+}
+
+/// Waits on `condition` (with `mutex` held) until signalled or `deadline`
+/// (monotonic); false once the deadline has passed.
+func _timedWait(
+    _ condition: UnsafeMutablePointer<pthread_cond_t>, _ mutex: UnsafeMutablePointer<pthread_mutex_t>,
+    until deadline: Duration
+) -> Bool {
+    #if os(Linux)
+    let (seconds, attoseconds) = deadline.components
+    var time = timespec()
+    time.tv_sec = .init(seconds)
+    time.tv_nsec = .init(attoseconds / 1_000_000_000)
+    return pthread_cond_timedwait(condition, mutex, &time) != ETIMEDOUT
+    #else
+    // Darwin: a relative wait (no monotonic clock attribute).
+    let remaining = deadline - _monotonicNow()
+    guard remaining > .zero else { return false }
+    let (seconds, attoseconds) = remaining.components
+    var relative = timespec(tv_sec: .init(seconds), tv_nsec: .init(attoseconds / 1_000_000_000))
+    return pthread_cond_timedwait_relative_np(condition, mutex, &relative) != ETIMEDOUT
+    #endif
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import _FinalizeBenchSupport
 import Finalize
 import Synchronization
@@ -130,6 +135,26 @@ enum Workloads {
                 registry.finalize(owner) { bump(index) }
             }
         }
+        return time
+    }
+
+    /// Host register + release with an asynchronous cleanup (it captures a
+    /// value too): each release starts a task the registry tracks; the time
+    /// runs until every one of them has finished (what `drain()` waits
+    /// for), so it is the whole cost per cleanup. The reference is the
+    /// synchronous `host_register_release_capturing`.
+    static func asyncHostRegisterRelease(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let start = cleanupCount.load(ordering: .relaxed)
+        let time = measure(operations: n) {
+            for index in 0..<n {
+                let owner = makeHostOwner()
+                registry.finalize(owner) { () async in bump(index) }
+            }
+            // Until drained: every started task has bumped the counter.
+            while cleanupCount.load(ordering: .relaxed) - start < n { sched_yield() }
+        }
+        expectCleanups(n, since: start, in: "async_host_register_release")
         return time
     }
 

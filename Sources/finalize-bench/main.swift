@@ -131,6 +131,10 @@ let workloads: [Workload] = [
     Workload(name: "host_register_release_capturing", unit: "ns/op", target: "<= 2.5x floor_capturing", reference: "floor_capturing") {
         Workloads.hostRegisterReleaseCapturing($0)
     },
+    Workload(
+        name: "async_host_register_release", unit: "ns/op",
+        target: "<= 5x host_register_release_capturing (until drained)", reference: "host_register_release_capturing"
+    ) { Workloads.asyncHostRegisterRelease($0) },
     Workload(name: "watched_register_release_sweep", unit: "ns/op", target: "<= 5x floor", reference: "floor") {
         Workloads.watchedRegisterReleaseSweep($0)
     },
@@ -273,6 +277,9 @@ func verdicts(_ runs: [String: [Double]], _ ratios: [String: [Double]], n: Int) 
     }
     if let capturing = ratio("host_register_release_capturing") {
         result.append(("host register + release <= 2.5x floor, both with a capturing cleanup", capturing <= 2.5))
+    }
+    if let async = ratio("async_host_register_release") {
+        result.append(("async host register + release until drained <= 5x the synchronous one", async <= 5))
     }
     if let memory = medianOf("memory_host") {
         result.append(("memory per host registration <= 96 B", memory <= 96))

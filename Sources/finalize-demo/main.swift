@@ -2,14 +2,18 @@
 //
 //     swift run finalize-demo
 //     swift run finalize-demo lifetimes    (when Swift releases an object: Lifetimes.swift)
+//     swift run finalize-demo shutdown     (async cleanups at shutdown, SIGTERM: ShutdownSection.swift)
 //
 // Each line starts with the trigger that ran the cleanup, read from the
 // finalizer's own state inside its cleanup.
 
 import Finalize
 
-if CommandLine.arguments.dropFirst().first == "lifetimes" {
-    runLifetimesCommand()
+switch CommandLine.arguments.dropFirst().first {
+case "lifetimes": runLifetimesCommand()
+case "shutdown": await runShutdownCommand()
+case "shutdown-child": runShutdownChild(handlesSignals: CommandLine.arguments.last == "handled")
+default: break
 }
 
 /// A host owner: one stored bag, so its cleanups run inside its last release.
