@@ -89,11 +89,11 @@ extension Finalizer {
         // still keeps the core; the task keeps it from then on.
         let core = _core
         let erased = _erased
-        core.asyncCleanups.started(erased)
+        core.asyncCleanups.started()
         let body: @Sendable () async throws -> Void = {
             defer {
                 erased._settle(word)
-                core.asyncCleanups.finished(erased)
+                core.asyncCleanups.finished()
             }
             do {
                 try await payload.runAwaiting()

@@ -5,24 +5,23 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// The asynchronous cleanups of one registry that have started and not yet
 /// finished, so that `drain()`, `shutdown()` and process exit can wait for
 /// them: async callers with a continuation, the exiting thread by blocking
 /// with a deadline.
 ///
-/// The running set (finalizer addresses; each task keeps its finalizer
-/// until it has left the set) is guarded by a spin lock, so starting and
-/// finishing a cleanup costs two short critical sections; the pthread mutex
-/// and condition variable are touched only when the set becomes empty and
-/// by waiters (the exit path must wait with a deadline on a thread that is
-/// not part of Swift concurrency).
+/// Starting and finishing a cleanup is one atomic add each; the pthread
+/// mutex and condition variable are touched only when the count drops to
+/// zero while someone waits (the exit path must wait with a deadline on a
+/// thread that is not part of Swift concurrency).
 final class _AsyncCleanups: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let runningLock = _SpinLock()
-    /// Guarded by `runningLock`.
-    private var running: Set<UInt> = []
+    private let running = Atomic<Int>(0)
+    /// Threads and tasks waiting (announced before they look at `running`).
+    private let waiting = Atomic<Int>(0)
     /// Guarded by `mutex`.
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
@@ -50,38 +49,26 @@ final class _AsyncCleanups: @unchecked Sendable {
         return body()
     }
 
-    private var isIdle: Bool { runningLock.withLock { running.isEmpty } }
-
     /// Cleanups running now (a snapshot).
-    var count: Int { runningLock.withLock { running.count } }
+    var count: Int { running.load(ordering: .sequentiallyConsistent) }
 
     /// Tasks waiting in `drain()` (for tests).
     var waiterCount: Int { withLock { waiters.count } }
 
-    /// Where the cleanups running now were registered (a snapshot).
-    var runningSites: [(fileID: String, line: Int)] {
-        runningLock.withLock {
-            running.map { address in
-                // In the set, so its task still keeps it.
-                Unmanaged<_AnyFinalizer>.fromOpaque(UnsafeRawPointer(bitPattern: address).unsafelyUnwrapped)
-                    ._withUnsafeGuaranteedRef { $0._site }
-            }
-        }
+    /// A cleanup starts.
+    @inline(__always)
+    func started() {
+        running.wrappingAdd(1, ordering: .sequentiallyConsistent)
     }
 
-    /// `finalizer`'s cleanup starts; its task keeps it until `finished`.
-    func started(_ finalizer: _AnyFinalizer) {
-        let address = UInt(bitPattern: Unmanaged.passUnretained(finalizer).toOpaque())
-        runningLock.withLock { _ = running.insert(address) }
-    }
-
-    func finished(_ finalizer: _AnyFinalizer) {
-        let address = UInt(bitPattern: Unmanaged.passUnretained(finalizer).toOpaque())
-        let idle = runningLock.withLock {
-            running.remove(address)
-            return running.isEmpty
-        }
-        guard idle else { return }
+    /// A cleanup ends; the last one wakes whoever waits.
+    @inline(__always)
+    func finished() {
+        // Sequentially consistent with the waiters' announcement: a waiter
+        // that announced itself after this decrement sees the count at 0.
+        guard running.wrappingSubtract(1, ordering: .sequentiallyConsistent).newValue == 0,
+            waiting.load(ordering: .sequentiallyConsistent) > 0
+        else { return }
         let resumed: [CheckedContinuation<Void, Never>] = withLock {
             pthread_cond_broadcast(condition)
             defer { waiters = [] }
@@ -93,9 +80,11 @@ final class _AsyncCleanups: @unchecked Sendable {
     /// Returns once no cleanup is running (those started meanwhile
     /// included).
     func drain() async {
+        waiting.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        defer { waiting.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now: Bool = withLock {
-                if isIdle { return true }
+                if count == 0 { return true }
                 waiters.append(continuation)
                 return false
             }
@@ -106,8 +95,10 @@ final class _AsyncCleanups: @unchecked Sendable {
     /// Blocks the calling thread until no cleanup is running or `deadline`
     /// (monotonic) passes; returns how many are still running.
     func wait(until deadline: Duration) -> Int {
-        withLock {
-            while !isIdle {
+        waiting.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        defer { waiting.wrappingSubtract(1, ordering: .sequentiallyConsistent) }
+        return withLock {
+            while count > 0 {
                 guard _timedWait(condition, mutex, until: deadline) else { break }
             }
             return count

@@ -60,10 +60,18 @@ enum _ProcessExit {
         for core in cores {
             let left = core.asyncCleanups.wait(until: start + core.exitTimeout)
             guard left > 0 else { continue }
-            for site in core.asyncCleanups.runningSites {
+            // Host finalizers keep their exit-log slot until their cleanup
+            // ends: those that are no longer pending are still running.
+            let sites = core.shards.flatMap { $0.runningHostSites() }
+            for site in sites {
                 core._report(FinalizerFailure(
-                    error: AbandonedAtExit(timeout: core.exitTimeout), trigger: .shutdown,
+                    error: AbandonedAtExit(timeout: core.exitTimeout, others: 0), trigger: .shutdown,
                     fileID: site.fileID, line: site.line))
+            }
+            if left > sites.count {
+                core._report(FinalizerFailure(
+                    error: AbandonedAtExit(timeout: core.exitTimeout, others: left - sites.count),
+                    trigger: .shutdown, fileID: "<watched owners>", line: 0))
             }
         }
     }
@@ -79,9 +87,15 @@ enum _ProcessExit {
 public struct AbandonedAtExit: Error, Sendable, CustomStringConvertible {
     /// How long the process waited for asynchronous cleanups.
     public let timeout: Duration
+    /// For a report that stands for several cleanups of watched owners
+    /// (whose registration sites are no longer known once they run), how
+    /// many; 0 for a report about the one cleanup at its site.
+    public let others: Int
 
     /// Describes the abandonment, e.g. "still running after 5.0 seconds at exit; abandoned".
     public var description: String {
-        "still running after \(timeout) at exit; abandoned"
+        others == 0
+            ? "still running after \(timeout) at exit; abandoned"
+            : "\(others) cleanups of watched owners still running after \(timeout) at exit; abandoned"
     }
 }

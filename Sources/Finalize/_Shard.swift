@@ -148,6 +148,16 @@ final class _Shard: @unchecked Sendable {
         }
     }
 
+    /// Where the host finalizers whose cleanup is running now were
+    /// registered (they keep their slot until it ends).
+    func runningHostSites() -> [(fileID: String, line: Int)] {
+        withState { state in
+            var sites: [(fileID: String, line: Int)] = []
+            state.log.forEach { if !$0._isPendingNow { sites.append($0._site) } }
+            return sites
+        }
+    }
+
     /// The registry is ending: host finalizers still pending keep this
     /// shard (and its core) alive until the last of them settles.
     func orphanHostFinalizers() {

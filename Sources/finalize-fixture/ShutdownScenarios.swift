@@ -56,7 +56,7 @@ func runShutdownScenario(_ mode: String) -> Bool {
         registerAcrossRegistries()
         say("main returns")
     case "exit-timeout":
-        Registries.impatient.finalize(Globals.cls) { () async in
+        Registries.impatient.finalize(Globals.host) { () async in
             say("stuck cleanup started")
             await suspendForever()
         }
@@ -78,7 +78,7 @@ func runShutdownScenario(_ mode: String) -> Bool {
         waitForSignal()
     case "signal-timeout":
         try! FinalizerRegistry.shutdownOnSignals([SIGTERM])
-        Registries.impatient.finalize(Globals.cls) { () async in
+        Registries.impatient.finalize(Globals.host) { () async in
             say("stuck cleanup started")
             await suspendForever()
         }
