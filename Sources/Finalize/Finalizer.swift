@@ -159,6 +159,8 @@ public final class Finalizer<Resource: Sendable>: Sendable {
             current = original
         }
         let word = _StatusWord(raw: current)
+        // Busy is clear now (`detached()` clears it).
+        _ForkGate.leave(word.shard)
         if word.isWatched { _watchedShard.watchedLeftPending() }
         let payload = _payload.take()
         _settle(word)
@@ -265,13 +267,24 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     }
 
     /// Sets busy if pending; false if the finalizer is dead.
+    ///
+    /// Busy is held inside the fork gate (`_ForkGate`, on the stripe of the
+    /// finalizer's shard): a fork waits until no thread holds a busy bit,
+    /// so no child inherits one that would never clear. `_releaseBusy()` (or
+    /// the move to detached, in `_detach`) leaves the gate.
     @inline(__always)
     func _acquireBusy() -> Bool {
         var current = _status.load(ordering: .relaxed)
+        guard _StatusWord(raw: current).isPending else { return false }
+        let stripe = _StatusWord(raw: current).shard
+        _ForkGate.enter(stripe)
         var spins = 0
         while true {
             let word = _StatusWord(raw: current)
-            guard word.isPending else { return false }
+            guard word.isPending else {
+                _ForkGate.leave(stripe)
+                return false
+            }
             if word.isBusy {
                 _backOff(&spins)
                 current = _status.load(ordering: .relaxed)
@@ -286,7 +299,8 @@ public final class Finalizer<Resource: Sendable>: Sendable {
 
     @inline(__always)
     func _releaseBusy() {
-        _status.bitwiseAnd(~_StatusWord.busyBit, ordering: .releasing)
+        let (old, _) = _status.bitwiseAnd(~_StatusWord.busyBit, ordering: .releasing)
+        _ForkGate.leave(_StatusWord(raw: old).shard)
     }
 }
 

@@ -65,6 +65,10 @@ public struct FinalizerBag: ~Copyable, Sendable {
     /// A snapshot: another thread may register, run or detach one right
     /// after. Safe from any thread while you hold the owner.
     public var pendingCount: Int {
+        // The lock bit is held inside the fork gate (see `_addSlow`).
+        let stripe = _ForkGate.currentStripe
+        _ForkGate.enter(stripe)
+        defer { _ForkGate.leave(stripe) }
         let word = _lock()
         defer { _word.store(word, ordering: .releasing) }
         guard word != 0 else { return 0 }
@@ -89,6 +93,12 @@ public struct FinalizerBag: ~Copyable, Sendable {
     /// side list, which drops dead entries as it grows.
     @inline(never)
     func _addSlow(_ address: UInt) {
+        // The lock bit is held inside the fork gate (`_ForkGate`): a fork
+        // waits until no bag is locked, so no child inherits a bag that
+        // stays locked.
+        let stripe = _ForkGate.currentStripe
+        _ForkGate.enter(stripe)
+        defer { _ForkGate.leave(stripe) }
         let word = _lockOrInstall(address)
         guard word != 0 else { return }  // installed into an empty bag
         if word & Self.overflowBit != 0 {

@@ -84,7 +84,6 @@ enum _SignalShutdown {
     static let writeEnd = Atomic<Int32>(-1)
     /// The first signal received (0 before).
     static let received = Atomic<Int32>(0)
-    private static let startLock = Mutex<Bool>(false)
 
     /// The handler: async-signal-safe work only (atomics, write, signal,
     /// raise).
@@ -99,14 +98,16 @@ enum _SignalShutdown {
         }
     }
 
-    /// Signals the watcher thread unblocks (it asks on each wake-up).
-    private static let accepted = Mutex<sigset_t>(sigset_t())
+    /// The start flag and the signals handled (and unblocked by the
+    /// watcher, which asks on each wake-up), under a spin lock the fork
+    /// handlers can hold across a fork.
+    private static let state = _SignalShutdownState()
 
     static func accept(_ set: sigset_t) {
         var set = set
-        accepted.withLock { current in
+        state.lock.withLock {
             for signalNumber in Int32(1)..<65 where sigismember(&set, signalNumber) == 1 {
-                sigaddset(&current, signalNumber)
+                sigaddset(&state.accepted, signalNumber)
             }
         }
         // Wake the watcher so that it unblocks them too.
@@ -116,8 +117,10 @@ enum _SignalShutdown {
 
     /// Creates the pipe and the watcher, once.
     static func start() throws {
-        try startLock.withLock { started in
-            guard !started else { return }
+        state.lock.lock()
+        defer { state.lock.unlock() }
+        do {
+            guard !state.started else { return }
             var ends: [Int32] = [-1, -1]
             guard pipe(&ends) == 0 else {
                 throw SignalHandlingError(signal: 0, reason: "pipe() failed with errno \(errno)")
@@ -131,8 +134,26 @@ enum _SignalShutdown {
             guard _startDetachedThread({ watch(readEnd) }) else {
                 throw SignalHandlingError(signal: 0, reason: "the watcher thread could not start")
             }
-            started = true
+            state.started = true
         }
+    }
+
+    /// `prepare`.
+    static func lockForFork() { state.lock.lock() }
+
+    /// `parent` and `child`. A child has no watcher thread (it was the
+    /// parent's): the signals go back to their default action there, and
+    /// the child may call `shutdownOnSignals` again for a watcher of its own.
+    static func unlockAfterFork(inChild: Bool) {
+        if inChild && state.started {
+            for signalNumber in Int32(1)..<65 where sigismember(&state.accepted, signalNumber) == 1 {
+                signal(signalNumber, SIG_DFL)
+            }
+            sigemptyset(&state.accepted)
+            received.store(0, ordering: .relaxed)
+            state.started = false
+        }
+        state.lock.unlock()
     }
 
     /// The watcher: waits for the handler's byte, shuts every registry
@@ -140,7 +161,7 @@ enum _SignalShutdown {
     private static func watch(_ readEnd: Int32) {
         var byte: UInt8 = 0
         while true {
-            var set = accepted.withLock { $0 }
+            var set = state.lock.withLock { state.accepted }
             pthread_sigmask(SIG_UNBLOCK, &set, nil)
             let count = read(readEnd, &byte, 1)
             if count == 1 && byte != 0 { break }
@@ -173,5 +194,17 @@ enum _SignalShutdown {
         if !done.wait(until: start + longest) {
             _ProcessExit.waitForAsyncCleanups(of: cores, from: start)
         }
+    }
+}
+
+/// The opt-in signal shutdown's mutable state.
+final class _SignalShutdownState: @unchecked Sendable {
+    let lock = _SpinLock()
+    /// Guarded by `lock`.
+    var started = false
+    var accepted = sigset_t()
+
+    init() {
+        sigemptyset(&accepted)
     }
 }

@@ -52,7 +52,6 @@ public final class FinalizerRegistry: Sendable {
     @usableFromInline let _core: _RegistryCore
     /// Owns the shards; the core reaches them unretained (see `_RegistryCore`).
     private let _shards: [_Shard]
-    private let _sweeper: _SweeperHandle?
 
     /// The process-wide registry used by the free `finalize` functions.
     ///
@@ -68,6 +67,13 @@ public final class FinalizerRegistry: Sendable {
     /// Threading: the exit run happens on the thread that calls `exit()` or
     /// returns from `main`; other threads may still be running and
     /// registering meanwhile.
+    ///
+    /// Fork: every registry, this one included, is safe across `fork()`
+    /// from any thread: the child inherits no lock held and no sweep
+    /// half-done, starts its own sweeper when it first watches an owner, and
+    /// its `exit()` runs what is pending in it, as in any process (the
+    /// parent's pending finalizers included: each process runs its own
+    /// copy). Never call `exit()` from a signal handler; call `_exit()`.
     public static let shared = FinalizerRegistry()
 
     /// Creates a registry.
@@ -85,11 +91,12 @@ public final class FinalizerRegistry: Sendable {
     ///     dead watched owners (young ones every other tick, old ones paced
     ///     by their cost; see the type's discussion), or nil (or not
     ///     positive) for no thread (sweep yourself, or rely on the amortized
-    ///     sweep during registration). The thread sleeps while nothing is
-    ///     watched and does not keep the registry alive. Intervals are
-    ///     clamped to between one microsecond and 100 years (no deadline
-    ///     overflow); the thread ticks that often while anything is watched,
-    ///     so keep it to milliseconds or more.
+    ///     sweep during registration). The thread starts with the first
+    ///     watched registration (in a forked child, with the child's first),
+    ///     sleeps while nothing is watched and does not keep the registry
+    ///     alive. Intervals are clamped to between one microsecond and 100
+    ///     years (no deadline overflow); the thread ticks that often while
+    ///     anything is watched, so keep it to milliseconds or more.
     ///   - onFailure: receives the cleanup errors that no caller receives,
     ///     with the trigger and the registration site: those of owner deaths,
     ///     sweeps and shutdowns, and those of adopted finalizers run by a
@@ -128,15 +135,14 @@ public final class FinalizerRegistry: Sendable {
         let pacing = pacing ?? sweepInterval.flatMap { $0 > .zero ? Self._clamped($0) : nil } ?? .milliseconds(100)
         let (core, shards) = _RegistryCore.make(
             onFailure: onFailure, diagnose: diagnose, sweepInterval: pacing,
-            exitTimeout: max(exitTimeout, .zero))
+            exitTimeout: max(exitTimeout, .zero),
+            sweeperInterval: sweepInterval.flatMap { $0 > .zero ? Self._clamped($0) : nil })
         _core = core
         _shards = shards
+        // Listed for process exit and for the fork handlers (both installed
+        // with the first registry).
         _ProcessExit.add(core)
-        if let sweepInterval, sweepInterval > .zero {
-            _sweeper = _SweeperHandle(core: core, interval: Self._clamped(sweepInterval))
-        } else {
-            _sweeper = nil
-        }
+        _ForkSafety.track(core)
     }
 
     /// The sweep interval actually used: at least a microsecond, so a zero
@@ -148,8 +154,9 @@ public final class FinalizerRegistry: Sendable {
 
     deinit {
         _ProcessExit.remove(_core)
-        _sweeper?.stopAndWait()
+        _core.sweeperThread.stopAndWait(signal: _core.signal)
         _core.end()
+        _ForkSafety.registryEnded(_core, shards: _shards)
     }
 
     /// The default failure handler: one line on standard error, e.g.
@@ -414,34 +421,5 @@ public final class FinalizerRegistry: Sendable {
     /// its owner alive.
     public var pending: [FinalizerInfo] {
         _core.pendingFinalizers(exitOnly: false).compactMap { $0._info() }
-    }
-}
-
-/// The background sweeper thread of one registry.
-private final class _SweeperHandle: Sendable {
-    private let core: _RegistryCore
-    private let thread: pthread_t?
-
-    init(core: _RegistryCore, interval: Duration) {
-        self.core = core
-        self.thread = _startSweeper(core: core, interval: interval)
-    }
-
-    func stopAndWait() {
-        core.signal.stop()
-        guard let thread else { return }
-        if pthread_equal(thread, pthread_self()) != 0 {
-            // The registry died inside a cleanup the sweeper ran.
-            pthread_detach(thread)
-        } else {
-            pthread_join(thread, nil)
-        }
-    }
-
-    /// At process exit: stop, and detach the thread rather than wait (it
-    /// may be running a cleanup; the process is ending either way).
-    func stopWithoutWaiting() {
-        core.signal.stop()
-        if let thread { pthread_detach(thread) }
     }
 }

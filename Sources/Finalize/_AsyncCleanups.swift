@@ -77,6 +77,32 @@ final class _AsyncCleanups: @unchecked Sendable {
         for waiter in resumed { waiter.resume() }
     }
 
+    /// `prepare`: held across the fork, so no child inherits it held.
+    func lockForFork() {
+        pthread_mutex_lock(mutex)
+    }
+
+    /// `parent` and `child`. In a child, the cleanups that were running are
+    /// the parent's tasks (no thread of the parent's concurrency pool exists
+    /// here), and so are the waiters: forget them, and give the condition
+    /// variable a fresh start.
+    func unlockAfterFork(inChild: Bool) {
+        if inChild {
+            running.store(0, ordering: .sequentiallyConsistent)
+            waiting.store(0, ordering: .sequentiallyConsistent)
+            waiters = []
+            pthread_cond_destroy(condition)
+            var attributes = pthread_condattr_t()
+            pthread_condattr_init(&attributes)
+            #if os(Linux)
+            pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+            #endif
+            pthread_cond_init(condition, &attributes)
+            pthread_condattr_destroy(&attributes)
+        }
+        pthread_mutex_unlock(mutex)
+    }
+
     /// Returns once no cleanup is running (those started meanwhile
     /// included).
     func drain() async {

@@ -16,7 +16,7 @@ import Synchronization
 /// holds while it retains the cores it will run. The `atexit` hook is
 /// installed when the first registry is created.
 enum _ProcessExit {
-    private static let cores = Mutex<[UInt: Unmanaged<_RegistryCore>]>([:])
+    private static let state = _ProcessExitState()
     private static let hookInstalled = Atomic<Bool>(false)
 
     static func add(_ core: _RegistryCore) {
@@ -26,17 +26,17 @@ enum _ProcessExit {
             atexit { _ProcessExit.runAtExit() }
         }
         let key = UInt(bitPattern: ObjectIdentifier(core))
-        cores.withLock { $0[key] = Unmanaged.passUnretained(core) }
+        state.lock.withLock { state.cores[key] = Unmanaged.passUnretained(core) }
     }
 
     static func remove(_ core: _RegistryCore) {
         let key = UInt(bitPattern: ObjectIdentifier(core))
-        _ = cores.withLock { $0.removeValue(forKey: key) }
+        _ = state.lock.withLock { state.cores.removeValue(forKey: key) }
     }
 
     /// The live registries' cores, retained.
     static func liveCores() -> [_RegistryCore] {
-        cores.withLock { table in table.values.map { $0.takeUnretainedValue() } }
+        state.lock.withLock { state.cores.values.map { $0.takeUnretainedValue() } }
     }
 
     /// The `atexit` hook: stops every sweeper (without waiting: one may be
@@ -48,7 +48,7 @@ enum _ProcessExit {
     static func runAtExit() {
         let live = liveCores()
         guard !live.isEmpty else { return }
-        for core in live { core.signal.stop() }
+        for core in live { core.sweeperThread.stopWithoutWaiting(signal: core.signal) }
         let started = _monotonicNow()
         _ = _ShutdownRun.run(live)
         waitForAsyncCleanups(of: live, from: started)
@@ -75,6 +75,19 @@ enum _ProcessExit {
             }
         }
     }
+}
+
+extension _ProcessExit {
+    /// The fork handlers hold the list's lock across a fork (`_ForkSafety`).
+    static func lockForFork() { state.lock.lock() }
+    static func unlockAfterFork() { state.lock.unlock() }
+}
+
+/// The live registries' cores, by address, unretained; guarded by `lock` (a
+/// spin lock, which the fork handlers can hold across a fork).
+final class _ProcessExitState: @unchecked Sendable {
+    let lock = _SpinLock()
+    var cores: [UInt: Unmanaged<_RegistryCore>] = [:]
 }
 
 /// The error reported for an asynchronous cleanup still running when the

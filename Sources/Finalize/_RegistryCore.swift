@@ -34,6 +34,9 @@ final class _RegistryCore: Sendable {
     /// Registration sites already warned about, so a loop warns once.
     let warnedSites = _WarnedSites()
     let signal = _SweepSignal()
+    /// The background sweeper thread, started by the first watched
+    /// registration (see `_SweeperThread`).
+    let sweeperThread: _SweeperThread
     /// Dead watched owners' entries that a sweep took out of the tables and
     /// is running; `shutdown()` runs what they still hold.
     let inFlight = _InFlightSweeps()
@@ -43,9 +46,12 @@ final class _RegistryCore: Sendable {
     /// How long process exit (or a signal shutdown) waits for this
     /// registry's asynchronous cleanups.
     let exitTimeout: Duration
+    /// Which threads run those shutdowns (for a forked child: see
+    /// `_ForkSafety`).
+    let shutdownThreads = _ShutdownThreads()
     /// When the background sweeper looks at which generation (its thread,
     /// or a test, drives it through `sweepTick(now:)`).
-    let pacer: Mutex<_SweepPacer>
+    let pacer: _SpinLocked<_SweepPacer>
 
     deinit {
         shardTable.deallocate()
@@ -55,7 +61,8 @@ final class _RegistryCore: Sendable {
     static func make(
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
         diagnose: @escaping @Sendable (String) -> Void = _writeToStandardError,
-        sweepInterval: Duration = .milliseconds(100), exitTimeout: Duration = .seconds(5)
+        sweepInterval: Duration = .milliseconds(100), exitTimeout: Duration = .seconds(5),
+        sweeperInterval: Duration? = nil
     ) -> (_RegistryCore, [_Shard]) {
         // Twice the processors, rounded up to a power of two: a thread's
         // shard is picked by the processor it runs on.
@@ -63,7 +70,7 @@ final class _RegistryCore: Sendable {
         while count < 2 * _processorCount() && count < _StatusWord.shardLimit { count <<= 1 }
         let core = _RegistryCore(
             shardCount: count, onFailure: onFailure, diagnose: diagnose, sweepInterval: sweepInterval,
-            exitTimeout: exitTimeout)
+            exitTimeout: exitTimeout, sweeperInterval: sweeperInterval)
         let cohorts = _SweepPacer(interval: sweepInterval).youngCohorts
         let shards = (0..<count).map { _Shard(core: core, index: $0, youngCohorts: cohorts) }
         for (index, shard) in shards.enumerated() { core.shardTable.set(index, shard) }
@@ -72,10 +79,15 @@ final class _RegistryCore: Sendable {
 
     private init(
         shardCount: Int, onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
-        diagnose: @escaping @Sendable (String) -> Void, sweepInterval: Duration, exitTimeout: Duration
+        diagnose: @escaping @Sendable (String) -> Void, sweepInterval: Duration, exitTimeout: Duration,
+        sweeperInterval: Duration?
     ) {
         self.exitTimeout = exitTimeout
-        pacer = Mutex(_SweepPacer(interval: sweepInterval))
+        pacer = _SpinLocked(_SweepPacer(interval: sweepInterval))
+        sweeperThread = _SweeperThread(interval: sweeperInterval)
+        // The first watched registration finds the sweeper "idle" and
+        // starts it (`wakeSweeper()`).
+        if sweeperInterval != nil { signal.idle.store(true, ordering: .sequentiallyConsistent) }
         shardTable = _ShardTable(count: shardCount)
         shardMask = shardCount - 1
         self.onFailure = onFailure
@@ -156,7 +168,7 @@ final class _RegistryCore: Sendable {
         finalizer._home = shard.retain().toOpaque()
         let entry = _WatchedEntry(counting: owner, finalizer: finalizer._erased)
         let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, finalizer._erased) }
-        if signal.idle.load(ordering: .sequentiallyConsistent) { signal.wake() }
+        if signal.idle.load(ordering: .sequentiallyConsistent) { wakeSweeper() }
         if !due.isEmpty { _ = runDue(due, collections: 1) }
         return finalizer
     }
@@ -258,6 +270,11 @@ final class _RegistryCore: Sendable {
     func sweep(_ generations: _Shard.Generations) -> Int {
         var due: [_WatchedEntry] = []
         var collections = 0
+        // Between shards this sweep holds counted collections while it waits
+        // for the next shard's lock: a fork must not come then (see
+        // `_ForkGate`), until the batch is published.
+        let stripe = _ForkGate.currentStripe
+        _ForkGate.enter(stripe)
         for shard in shards where shard.watchedEntries.load(ordering: .relaxed) > 0 {
             let found = shard.sweep(generations, dropDetached: shard.hasManyDeadWatchedEntries)
             if !found.isEmpty {
@@ -265,8 +282,13 @@ final class _RegistryCore: Sendable {
                 due.append(contentsOf: found)
             }
         }
-        guard !due.isEmpty else { return 0 }
-        return runDue(due, collections: collections)
+        guard !due.isEmpty else {
+            _ForkGate.leave(stripe)
+            return 0
+        }
+        let batch = publishDue(due, collections: collections)
+        _ForkGate.leave(stripe)
+        return runPublished(batch)
     }
 
     /// One step of the background sweeper at `now` (a monotonic instant):
@@ -300,9 +322,20 @@ final class _RegistryCore: Sendable {
     /// lock (`collections` in all); they end once the batch is published,
     /// and shutdown waits for collections in progress before it looks.
     func runDue(_ due: [_WatchedEntry], collections: Int) -> Int {
+        runPublished(publishDue(due, collections: collections))
+    }
+
+    /// The first half of `runDue`: sorts and publishes the batch, and ends
+    /// its collections.
+    func publishDue(_ due: [_WatchedEntry], collections: Int) -> _DueBatch {
         let batch = _DueBatch(due)
         inFlight.insert(batch)
         inFlight.endCollections(collections)
+        return batch
+    }
+
+    /// The second half of `runDue`: runs the published batch and withdraws it.
+    func runPublished(_ batch: _DueBatch) -> Int {
         let ran = batch.fire()
         inFlight.remove(batch)
         return ran
@@ -418,6 +451,10 @@ final class _WarnedSites: Sendable {
     func insert(_ site: _RegistrationSite) -> Bool {
         lock.withLock { sites.insert(_SiteKey(site)).inserted }
     }
+
+    /// Fork handlers (`_ForkSafety`).
+    func lockForFork() { lock.lock() }
+    func unlockAfterFork() { lock.unlock() }
 }
 
 /// A registration site as a hashable key: the `#fileID` literal's address
@@ -505,4 +542,10 @@ final class _InFlightSweeps: Sendable {
     func snapshot() -> [_DueBatch] {
         lock.withLock { batches }
     }
+
+    /// Fork handlers (`_ForkSafety`). In a child, the batches that other
+    /// threads were running stay listed: their finalizers still pending
+    /// there run at the child's shutdown, like any other.
+    func lockForFork() { lock.lock() }
+    func unlockAfterFork() { lock.unlock() }
 }

@@ -81,7 +81,7 @@ final class _Shard: @unchecked Sendable {
     let core: _RegistryCore
     let index: Int
     /// Guards `_state`.
-    private let stateLock = _SpinLock()
+    let stateLock = _SpinLock()
     @exclusivity(unchecked) private nonisolated(unsafe) var _state: State
     /// Pending watched finalizers in this shard (decremented by whoever
     /// claims one).

@@ -28,7 +28,10 @@ final class _ShutdownRun {
 
     init(_ cores: [_RegistryCore]) {
         self.cores = cores
-        for core in cores { core.shutdownsInProgress.wrappingAdd(1, ordering: .sequentiallyConsistent) }
+        for core in cores {
+            core.shutdownsInProgress.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            core.shutdownThreads.begin()
+        }
         cursors = cores.map { core in core.shards.map { $0.newcomerCursor() } }
         horizon = _RegistryCore.processSequence.current()
         seen = horizon
@@ -70,6 +73,7 @@ final class _ShutdownRun {
     /// Ends the announcement (once).
     func finish() {
         for core in cores {
+            core.shutdownThreads.end()
             core.shutdownsInProgress.wrappingSubtract(1, ordering: .sequentiallyConsistent)
             for shard in core.shards { shard.clearNewcomersIfIdle() }
         }

@@ -51,6 +51,31 @@ final class _SweepSignal: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
+    // Fork handlers (`_ForkSafety`): the mutex is the last lock `prepare`
+    // takes (nothing takes a library lock while holding it).
+
+    func lockForFork() {
+        pthread_mutex_lock(mutex)
+    }
+
+    func unlockAfterFork() {
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// In a forked child: the condition's waiters were the parent's
+    /// threads, so it starts afresh; the mutex, taken by `prepare` on the
+    /// forking thread, is released.
+    func resetInChild() {
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        #if os(Linux)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        #endif
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
+        pthread_mutex_unlock(mutex)
+    }
+
     /// `now` plus `interval`, saturating: a deadline past what `timespec`
     /// holds becomes the latest one it holds (the registry clamps intervals
     /// to 100 years already; this keeps the arithmetic safe on its own).

@@ -13,6 +13,11 @@
 //   finalize-fixture exit-every-registry, exit-timeout, signal, signal-*:
 //                             process exit and signal shutdown across
 //                             registries (ShutdownScenarios.swift).
+//   finalize-fixture fork-churn [children] [threads]
+//                             threads (2) churn registrations while main
+//                             forks children (200) that register and
+//                             exit(0); prints how many exited and how many
+//                             hung (ForkChurn.swift).
 
 #if canImport(Glibc)
 import Glibc
@@ -118,11 +123,16 @@ case "exit":
     exitWithStatus3()
 case "once":
     onlyPendingRunAtExit()
+case "fork-churn":
+    let numbers = CommandLine.arguments.dropFirst(2).map { Int($0) }
+    runForkChurn(
+        children: (numbers.first ?? nil) ?? 200, churnThreads: (numbers.dropFirst().first ?? nil) ?? 2,
+        deadlineSeconds: 2, concurrentChildren: 8)
 case let mode? where runExitProbe(mode):
     break
 case let mode? where runShutdownScenario(mode):
     break
 default:
-    write("usage: finalize-fixture atexit|exit|once\n", to: 2)
+    write("usage: finalize-fixture atexit|exit|once|fork-churn [children] [threads]|probe-<name>\n", to: 2)
     exit(64)
 }

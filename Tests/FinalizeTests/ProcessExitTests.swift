@@ -90,12 +90,13 @@ func fixturePath() throws -> String {
     throw FixtureError(description: "finalize-fixture not found; looked at: \(tried.joined(separator: ", "))")
 }
 
-/// Runs the fixture with `mode`, capturing stdout and stderr in temporary
+/// Runs the fixture with `mode` (and `arguments` after it), capturing stdout and stderr in temporary
 /// files, and waits for it, under a deadline: the child is killed (SIGKILL)
 /// if it has not ended after `timeoutSeconds`, and the test fails as a hang
 /// instead of blocking the suite.
 func runFixture(
-    _ mode: String, timeoutSeconds: Double = 60, signals: [(whenStdoutHas: String, signal: Int32)] = []
+    _ mode: String, arguments extra: [String] = [], timeoutSeconds: Double = 60,
+    signals: [(whenStdoutHas: String, signal: Int32)] = []
 ) throws -> ChildResult {
     var signals = signals[...]
     let path = try fixturePath()
@@ -107,7 +108,7 @@ func runFixture(
     posix_spawn_file_actions_adddup2(&actions, out.descriptor, 1)
     posix_spawn_file_actions_adddup2(&actions, err.descriptor, 2)
 
-    let arguments = [path, mode].map { $0.withCString { strdup($0) } }
+    let arguments = ([path, mode] + extra).map { $0.withCString { strdup($0) } }
     defer { arguments.forEach { free($0) } }
     var argv: [UnsafeMutablePointer<CChar>?] = arguments + [nil]
 
