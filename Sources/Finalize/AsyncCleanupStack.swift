@@ -39,10 +39,17 @@
 /// runs, `push` callbacks see and may suppress the current error, one error
 /// is rethrown unchanged and several become ``CleanupErrors``.
 public final class AsyncCleanupStack {
-    enum _Entry {
+    enum _Entry: ~Copyable {
         case sync(_CleanupEntry)
         case deferred(() async throws -> Void, _RegistrationSite)
         case exit(((any Error)?) async throws -> Bool, _RegistrationSite)
+
+        var isSync: Bool {
+            switch self {
+            case .sync: true
+            default: false
+            }
+        }
     }
 
     // Exclusivity unchecked at run time, as in CleanupStack: each access is
@@ -97,7 +104,7 @@ public final class AsyncCleanupStack {
         guard !_entries.isEmpty else { return }
         // Run the newest synchronous entries here, as CleanupStack would.
         var unwinder = _CleanupUnwinder(bodyError: nil)
-        while case .sync? = _entries.last, case .sync(let entry)? = _entries.popLast() {
+        while _entries.withLast({ $0.isSync }) == true, case .sync(let entry)? = _entries.popLast() {
             unwinder.run(entry)
         }
         guard !_entries.isEmpty else {
@@ -318,9 +325,9 @@ public final class AsyncCleanupStack {
 
     /// Runs one entry and records its outcome.
     static func _run(
-        isolation: isolated (any Actor)? = #isolation, _ entry: _Entry, _ unwinder: inout _CleanupUnwinder
+        isolation: isolated (any Actor)? = #isolation, _ entry: consuming _Entry, _ unwinder: inout _CleanupUnwinder
     ) async {
-        switch entry {
+        switch consume entry {
         case .sync(let entry):
             unwinder.run(entry)
         case .deferred(let body, let site):

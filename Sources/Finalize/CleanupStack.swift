@@ -287,20 +287,10 @@ public final class CleanupStack {
         guard !_isUnwinding else { return }
         _isUnwinding = true
         defer { _isUnwinding = false }
-        // `defer` entries, the common case, take the raw path (see
-        // `_CleanupEntry`); an entry is off the stack before it runs, so one
-        // it pushes is simply the next one here.
-        while _entries.count > 0 {
-            let raw = _entries.lastRaw
-            if let function = raw.plainFunction {
-                _entries.forgetLast()
-                unwinder.run(raw: raw, plainFunction: function)
-            } else if let function = raw.function {
-                _entries.forgetLast()
-                unwinder.run(raw: raw, function: function)
-            } else {
-                unwinder.run(_entries.popLast().unsafelyUnwrapped)
-            }
+        // An entry is off the stack before it runs, so one it pushes is
+        // simply the next one here.
+        while let entry = _entries.popLast() {
+            unwinder.run(entry)
         }
         _entries.shrinkIfEmpty()
     }

@@ -1,50 +1,22 @@
-import _FinalizeShims
-
 /// One synchronous entry of a cleanup stack: what to run, and where it was
 /// pushed (for the failure report of a stack that is never closed).
 ///
-/// Exactly one of the three closures is set. A struct rather than an enum
-/// so that its layout is fixed and known: ``CleanupStack`` unwinds a
-/// `defer` entry by reading it as a `_RawCleanupEntry` (each closure is two
-/// words, entry point and context), calling the closure through a C
-/// trampoline (`_finalize_call_cleanup`, `_finalize_call_plain_cleanup`)
-/// and releasing its context itself, which saves the retain and release
-/// that Swift puts around any call through a stored closure. Non-throwing
-/// closures have a field of their own: a literal compiled for a
+/// Non-throwing closures have a case of their own: a literal compiled for a
 /// `() throws -> Void` slot uses the throwing convention and must save and
 /// restore the error register around each call it makes, where one for a
-/// `() -> Void` slot is a tail call (53 instead of 68 instructions per
-/// entry in `finalize-bench`).
-/// `CleanupStackUnwindingPathTests` checks that the two layouts agree.
+/// `() -> Void` slot is a tail call.
 @usableFromInline
-struct _CleanupEntry {
-    /// `defer` with a throwing closure, `enter`'s release, `adopt`.
-    @usableFromInline var body: (() throws -> Void)?
+enum _CleanupEntry: ~Copyable {
     /// `defer` with a closure that cannot throw.
-    @usableFromInline var plain: (() -> Void)?
+    case plain(() -> Void, _RegistrationSite)
+    /// `defer` with a throwing closure, `enter`'s release, `adopt`.
+    case throwing(() throws -> Void, _RegistrationSite)
     /// `push`: sees the current error; `true` suppresses what is pending.
-    @usableFromInline var exit: (((any Error)?) throws -> Bool)?
-    @usableFromInline let site: _RegistrationSite
-
-    @inlinable @inline(__always)
-    init(
-        body: consuming (() throws -> Void)?, plain: consuming (() -> Void)?,
-        exit: consuming (((any Error)?) throws -> Bool)?, site: _RegistrationSite
-    ) {
-        self.body = body
-        self.plain = plain
-        self.exit = exit
-        self.site = site
-    }
+    case exit(((any Error)?) throws -> Bool, _RegistrationSite)
 
     @inlinable @inline(__always)
     static func deferred(_ body: consuming @escaping () throws -> Void, _ site: _RegistrationSite) -> _CleanupEntry {
-        _CleanupEntry(body: body, plain: nil, exit: nil, site: site)
-    }
-
-    @inlinable @inline(__always)
-    static func plain(_ body: consuming @escaping () -> Void, _ site: _RegistrationSite) -> _CleanupEntry {
-        _CleanupEntry(body: nil, plain: body, exit: nil, site: site)
+        .throwing(body, site)
     }
 
     /// `adopt`: runs the finalizer at scope end if it is still pending. Its
@@ -59,42 +31,6 @@ struct _CleanupEntry {
                     _AdoptedFailure(error: error, core: core, fileID: registered.fileID, line: registered.line)
                 }
             }, site)
-    }
-
-    @inline(__always)
-    static func exit(
-        _ exit: consuming @escaping ((any Error)?) throws -> Bool, _ site: _RegistrationSite
-    ) -> _CleanupEntry {
-        _CleanupEntry(body: nil, plain: nil, exit: exit, site: site)
-    }
-}
-
-/// A `_CleanupEntry` read as plain words, for the unwinding fast path: each
-/// closure's entry point (nil when that closure is not set) and context
-/// (nil when it captures nothing), then the site, at the same offsets.
-/// Whoever takes a `defer` entry out this way owns its context reference.
-struct _RawCleanupEntry {
-    let function: UnsafeRawPointer?
-    let context: UnsafeMutableRawPointer?
-    let plainFunction: UnsafeRawPointer?
-    let plainContext: UnsafeMutableRawPointer?
-    let exitFunction: UnsafeRawPointer?
-    let exitContext: UnsafeMutableRawPointer?
-    let site: _RegistrationSite
-}
-
-extension _EntryBuffer where Entry == _CleanupEntry {
-    /// The newest entry, which must exist, as plain words, still in place.
-    @inline(__always)
-    var lastRaw: _RawCleanupEntry {
-        UnsafeRawPointer(base.unsafelyUnwrapped + (count - 1)).load(as: _RawCleanupEntry.self)
-    }
-
-    /// Forgets the newest entry, which must exist, without deinitializing
-    /// it: whoever read it with `lastRaw` owns what it held from now on.
-    @inline(__always)
-    mutating func forgetLast() {
-        count -= 1
     }
 }
 
@@ -161,41 +97,16 @@ struct _CleanupUnwinder {
     /// Runs one synchronous entry and records its outcome.
     @inline(__always)
     mutating func run(_ entry: consuming _CleanupEntry) {
-        let site = entry.site
-        if let body = entry.body {
+        switch consume entry {
+        case .plain(let body, _):
+            body()
+        case .throwing(let body, let site):
             do { try body() } catch { record(error, site: site) }
-        } else if let plain = entry.plain {
-            plain()
-        } else if let exit = entry.exit {
+        case .exit(let exit, let site):
             do {
                 if try exit(currentError) { suppress() }
             } catch { record(error, site: site) }
         }
-    }
-
-    /// Runs a `defer` entry taken out of its stack (`lastRaw`, then
-    /// `forgetLast()`): calls the closure without a retain around the call,
-    /// then gives back the reference the entry held.
-    @inline(__always)
-    mutating func run(raw entry: _RawCleanupEntry, function: UnsafeRawPointer) {
-        let thrown = _finalize_call_cleanup(function, entry.context)
-        if let context = entry.context { swift_release(context) }
-        if let thrown { record(_takeError(thrown), site: entry.site) }
-    }
-
-    /// The same for a `defer` entry whose closure cannot throw.
-    @inline(__always)
-    func run(raw entry: _RawCleanupEntry, plainFunction: UnsafeRawPointer) {
-        _finalize_call_plain_cleanup(plainFunction, entry.plainContext)
-        if let context = entry.plainContext { swift_release(context) }
-    }
-
-    /// Takes over an error box that `_finalize_call_cleanup` returned at +1.
-    @inline(never)
-    private func _takeError(_ box: UnsafeMutableRawPointer) -> any Error {
-        let error = unsafeBitCast(box, to: (any Error).self)  // a copy, +1 of its own
-        swift_errorRelease(box)
-        return error
     }
 
     func finish(rethrowing bodyError: (any Error)? = nil) throws {

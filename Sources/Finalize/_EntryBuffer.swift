@@ -9,7 +9,7 @@
 /// copy them (with reference counting). Non-copyable, so the buffer has
 /// exactly one owner and is freed exactly once.
 @usableFromInline
-struct _EntryBuffer<Entry>: ~Copyable {
+struct _EntryBuffer<Entry: ~Copyable>: ~Copyable {
     @usableFromInline var base: UnsafeMutablePointer<Entry>?
     @usableFromInline var count: Int
     @usableFromInline var capacity: Int
@@ -43,10 +43,10 @@ struct _EntryBuffer<Entry>: ~Copyable {
         count == 0
     }
 
-    /// A copy of the newest entry, if any.
-    var last: Entry? {
+    /// `body`'s answer about the newest entry, or nil if there is none.
+    func withLast<Result>(_ body: (borrowing Entry) -> Result) -> Result? {
         guard count > 0, let base else { return nil }
-        return base[count - 1]
+        return body(base[count - 1])
     }
 
     @inlinable @inline(__always)
@@ -116,20 +116,6 @@ struct _EntryBuffer<Entry>: ~Copyable {
         if capacity > 64 && count < capacity / 4 { resize(to: Swift.max(16, count * 2)) }
     }
 
-    /// Empties the buffer and frees its storage, handing every entry to the
-    /// caller, oldest first.
-    mutating func removeAll() -> [Entry] {
-        guard let base else { return [] }
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
-        for index in 0..<count { entries.append((base + index).move()) }
-        base.deallocate()
-        self.base = nil
-        count = 0
-        capacity = 0
-        return entries
-    }
-
     /// Moves every entry of `other` to the end of this buffer, keeping
     /// their order; `other` is left empty.
     mutating func appendAll(from other: inout _EntryBuffer<Entry>) {
@@ -158,6 +144,22 @@ struct _EntryBuffer<Entry>: ~Copyable {
     @usableFromInline @inline(never)
     mutating func grow() {
         resize(to: Swift.max(8, capacity * 2))
+    }
+}
+
+extension _EntryBuffer where Entry: Copyable {
+    /// Empties the buffer and frees its storage, handing every entry to the
+    /// caller, oldest first.
+    mutating func removeAll() -> [Entry] {
+        guard let base else { return [] }
+        var entries: [Entry] = []
+        entries.reserveCapacity(count)
+        for index in 0..<count { entries.append((base + index).move()) }
+        base.deallocate()
+        self.base = nil
+        count = 0
+        capacity = 0
+        return entries
     }
 }
 

@@ -1,79 +1,11 @@
+import Finalize
 import Testing
-import _FinalizeShims
 
-@testable import Finalize
-
-/// `CleanupStack.close()` runs `defer` entries on a fast path that reads
-/// each entry as raw words, calls the closure through a C trampoline and
-/// releases the closure's context itself (see `_CleanupEntry`). These tests
-/// pin down what that path relies on and what it must still guarantee:
-/// every closure, capture and thrown error is freed exactly once.
+/// How `CleanupStack.close()` unwinds its three kinds of entry (throwing and
+/// non-throwing `defer`, `push`): newest first, entries pushed meanwhile
+/// next, and every closure, capture and thrown error freed exactly once.
 @Suite("CleanupStack unwinding path")
 struct CleanupStackUnwindingPathTests {
-    @Test func rawEntryLayoutMatchesTheEntry() {
-        #expect(MemoryLayout<() throws -> Void>.size == 2 * MemoryLayout<UnsafeRawPointer>.size)
-        #expect(MemoryLayout<(() throws -> Void)?>.size == MemoryLayout<() throws -> Void>.size)
-        #expect(MemoryLayout<(() -> Void)?>.size == MemoryLayout<() throws -> Void>.size)
-        #expect(MemoryLayout<(((any Error)?) throws -> Bool)?>.size == MemoryLayout<() throws -> Void>.size)
-        #expect(MemoryLayout<_CleanupEntry>.size == MemoryLayout<_RawCleanupEntry>.size)
-        #expect(MemoryLayout<_CleanupEntry>.stride == MemoryLayout<_RawCleanupEntry>.stride)
-        #expect(MemoryLayout<_CleanupEntry>.alignment == MemoryLayout<_RawCleanupEntry>.alignment)
-        // (A key path to a closure-typed property is not a plain offset, so
-        // the closures' positions are checked by the next test.)
-        #expect(MemoryLayout<_RawCleanupEntry>.offset(of: \.site) == 6 * MemoryLayout<UnsafeRawPointer>.size)
-        #expect(MemoryLayout<_CleanupEntry>.offset(of: \.site) == MemoryLayout<_RawCleanupEntry>.offset(of: \.site))
-    }
-
-    @Test func rawReadingTellsTheThreeKindsApart() {
-        var buffer = _EntryBuffer<_CleanupEntry>()
-        let site = _RegistrationSite(fileID: #fileID, line: 7)
-        buffer.append(.deferred({ throw TestError("x") }, site))
-        #expect(buffer.lastRaw.function != nil)
-        #expect(buffer.lastRaw.plainFunction == nil)
-        #expect(buffer.lastRaw.exitFunction == nil)
-        #expect(buffer.lastRaw.site.line == 7)
-        buffer.append(.plain({}, site))
-        #expect(buffer.lastRaw.function == nil)
-        #expect(buffer.lastRaw.plainFunction != nil)
-        #expect(buffer.lastRaw.exitFunction == nil)
-        buffer.append(.exit({ _ in false }, site))
-        #expect(buffer.lastRaw.function == nil)
-        #expect(buffer.lastRaw.plainFunction == nil)
-        #expect(buffer.lastRaw.exitFunction != nil)
-    }
-
-    @Test func rawReadingFindsTheContextOfACapturingClosure() {
-        let tracker = LifetimeTracker()
-        do {
-            var buffer = _EntryBuffer<_CleanupEntry>()
-            let site = _RegistrationSite(fileID: #fileID, line: 9)
-            let captured = tracker.instance(1)
-            buffer.append(.deferred({ _ = captured }, site))
-            #expect(buffer.lastRaw.context != nil)
-            #expect(buffer.lastRaw.plainContext == nil)
-            buffer.append(.plain({ _ = captured }, site))
-            #expect(buffer.lastRaw.context == nil)
-            #expect(buffer.lastRaw.plainContext != nil)
-            buffer.append(.exit({ _ in captured.payload > 0 }, site))
-            #expect(buffer.lastRaw.exitContext != nil)
-            buffer.append(.plain({}, site))
-            #expect(buffer.lastRaw.plainContext == nil)
-            // Taking the capturing plain entry out raw makes its context
-            // word ours: the stack's unwinding calls it, then releases it.
-            buffer.forgetLast()  // the non-capturing one: nothing to give back
-            buffer.forgetLast()  // the exit entry, given back by hand below
-            let exit = UnsafeRawPointer(buffer.base.unsafelyUnwrapped + 2).load(as: _RawCleanupEntry.self)
-            swift_release(exit.exitContext)
-            let unwinder = _CleanupUnwinder(bodyError: nil)
-            let raw = buffer.lastRaw
-            buffer.forgetLast()
-            unwinder.run(raw: raw, plainFunction: raw.plainFunction.unsafelyUnwrapped)
-            #expect(tracker.instances == 1)  // still captured by the `defer` entry
-        }
-        // The buffer's own deinit released the last entry.
-        #expect(tracker.instances == 0)
-    }
-
     @Test func allThreeKindsRunNewestFirstOnOneStack() throws {
         var order: [String] = []
         let stack = CleanupStack()
