@@ -367,7 +367,7 @@ struct AsyncCleanupStackTests {
         let (events, continuation) = AsyncStream.makeStream(of: String.self)
         do {
             let stack = AsyncCleanupStack()
-            stack._reportFailure = { failure in
+            stack.reportFailure = { failure in
                 continuation.yield("reported \(cleanupBoomIDs(failure.error)) \(failure.trigger)")
                 if cleanupBoomIDs(failure.error) == [1] { continuation.finish() }
             }

@@ -133,7 +133,7 @@ struct AsyncProbeTests {
         let aLine = #line + 9, bLine = #line + 10, eLine = #line + 14
         do {
             let stack = AsyncCleanupStack()
-            stack._reportFailure = { failure in
+            stack.reportFailure = { failure in
                 continuation.yield("report \(cleanupBoomIDs(failure.error)) \(failure.trigger) line \(failure.line)")
                 if reports.add(1, ordering: .relaxed).newValue == 4 { continuation.finish() }
             }
@@ -230,7 +230,7 @@ struct AsyncProbeTests {
         let (events, continuation) = AsyncStream.makeStream(of: String.self)
         do {
             let stack = AsyncCleanupStack()
-            stack._reportFailure = { continuation.yield("reported \(cleanupBoomIDs($0.error))") }
+            stack.reportFailure = { continuation.yield("reported \(cleanupBoomIDs($0.error))") }
             stack.push { error in
                 await cleanupHop()
                 continuation.yield("push saw \(error.map(cleanupBoomIDs) ?? [])")

@@ -351,7 +351,7 @@ struct CleanupStackTests {
         let log = CleanupLog<String>()
         let failures = CleanupLog<FinalizerFailure>()
         var stack: CleanupStack? = CleanupStack()
-        stack?._reportFailure = { failures.append($0) }
+        stack?.reportFailure = { failures.append($0) }
         stack?.defer { log.append("first") }
         let line = #line; stack?.defer { log.append("throws"); throw CleanupBoom(id: 1) }
         stack?.push { error in log.append("saw \(error.map(cleanupBoomIDs) ?? [])"); return false }
@@ -380,7 +380,7 @@ struct CleanupStackTests {
     func deinitSuppressionNotReported() {
         let failures = CleanupLog<FinalizerFailure>()
         var stack: CleanupStack? = CleanupStack()
-        stack?._reportFailure = { failures.append($0) }
+        stack?.reportFailure = { failures.append($0) }
         stack?.defer { throw CleanupBoom(id: 2) }
         stack?.push { _ in true }
         stack?.defer { throw CleanupBoom(id: 1) }

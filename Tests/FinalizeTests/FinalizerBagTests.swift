@@ -24,7 +24,7 @@ struct FinalizerBagTests {
                 let handle = registry.finalize(host, runsAtExit: false) {
                     order.withLock { $0.append(sequence.value) }
                 }
-                sequence.set(handle._sequence)
+                sequence.set(handle.sequence)
                 handles.withLock { $0.append(handle) }
             }
         }

@@ -492,7 +492,7 @@ struct FinalizerBasicsTests {
         let survivors = (0..<500).map { _ in Plain() }
         for owner in survivors { registry.finalize(owner) {} }
         let live = survivors.count
-        let bound = 2 * live + 128 * registry._testShardCount
+        let bound = 2 * live + 128 * registry.shardCount
         var largestTable = 0, largestPending = 0
         let total = 20_000
         for _ in 0..<total {
@@ -501,7 +501,7 @@ struct FinalizerBasicsTests {
                 registry.finalize(owner!) { runs.increment() }
                 owner = nil
             }
-            largestTable = max(largestTable, registry._testWatchedTableSize)
+            largestTable = max(largestTable, registry.watchedTableSize)
             largestPending = max(largestPending, registry.pendingCount)
         }
         #expect(largestTable <= bound, "watched table grew to \(largestTable), bound \(bound)")

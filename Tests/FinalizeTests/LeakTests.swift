@@ -145,13 +145,13 @@ struct LeakTests {
         let registry = FinalizerRegistry(sweepInterval: nil)
         let tracker = LifetimeTracker()
         let owner = Plain()
-        let bound = 2 + 128 * registry._testShardCount + 2_048
+        let bound = 2 + 128 * registry.shardCount + 2_048
         var largest = 0
         for _ in 0..<10_000 {
             let captured = tracker.instance()
             let f = registry.finalize(owner) { withExtendedLifetime(captured) {} }
             _ = f.detach()
-            largest = max(largest, registry._testWatchedTableSize)
+            largest = max(largest, registry.watchedTableSize)
         }
         #expect(tracker.instances == 0)
         #expect(registry.pendingCount == 0)
@@ -216,9 +216,9 @@ struct LeakTests {
         }
         #expect(tracker.instances == 0)          // cleanups and captures gone at once
         #expect(registry.pendingCount == 0)
-        #expect(registry._testWatchedTableSize == owners.count)  // the entries wait for a sweep
+        #expect(registry.watchedTableSize == owners.count)  // the entries wait for a sweep
         #expect(registry.sweep() == 0)           // nothing to run: every owner lives
-        #expect(registry._testWatchedTableSize == 0)
+        #expect(registry.watchedTableSize == 0)
         #expect(weakHandles.allSatisfy { $0.value == nil })
         withExtendedLifetime(owners) {}
     }

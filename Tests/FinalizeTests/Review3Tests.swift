@@ -136,7 +136,7 @@ struct Review3Tests {
         var registry: FinalizerRegistry? = FinalizerRegistry(sweepInterval: nil)
         let owners = (0..<300).map { _ in Plain() }
         let fs = owners.map { registry!.finalize($0, holding: tracker.instance(), runsAtExit: false) { _ in } }
-        let shard = fs[0]._watchedShard
+        let shard = fs[0].watchedShard
         registry = nil
         #expect(shard.watchedCapacity == 0)
         #expect(fs.allSatisfy { $0.state == .detached })
@@ -147,8 +147,8 @@ struct Review3Tests {
     // MARK: - 3. Interval clamping
 
     @Test func clampingAndDeadline() {
-        #expect(FinalizerRegistry._clamped(.nanoseconds(1)) == .microseconds(1))
-        #expect(FinalizerRegistry._clamped(.seconds(Int64.max)) == .seconds(100 * 365 * 86_400))
+        #expect(FinalizerRegistry.clamped(.nanoseconds(1)) == .microseconds(1))
+        #expect(FinalizerRegistry.clamped(.seconds(Int64.max)) == .seconds(100 * 365 * 86_400))
         var now = timespec()
         now.tv_sec = Int.max - 1
         now.tv_nsec = 999_999_999

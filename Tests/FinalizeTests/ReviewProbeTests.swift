@@ -135,12 +135,12 @@ extension ReviewProbeTests {
             let registry = FinalizerRegistry(sweepInterval: nil)
             for owner in owners { registry.finalize(owner, runsAtExit: false) {} }
             kept.append(registry.finalize(Plain(), runsAtExit: false) {})
-            #expect(kept[0]._watchedShard.watchedCapacity > 0)
+            #expect(kept[0].watchedShard.watchedCapacity > 0)
         }
         // The registry is gone: every watched finalizer ran or was detached,
         // and the table each kept shard had is freed.
         #expect(kept.allSatisfy { !$0.isAlive })
-        #expect(kept.allSatisfy { $0._watchedShard.watchedCapacity == 0 })
+        #expect(kept.allSatisfy { $0.watchedShard.watchedCapacity == 0 })
         withExtendedLifetime(owners) {}
     }
 }
@@ -151,10 +151,10 @@ extension ReviewProbeTests {
     /// deadline nor spins.
     @Test func sweepIntervalsAreClamped() {
         let century = Duration.seconds(100 * 365 * 86_400)
-        #expect(FinalizerRegistry._clamped(.seconds(Int64.max)) == century)
-        #expect(FinalizerRegistry._clamped(century + .seconds(1)) == century)
-        #expect(FinalizerRegistry._clamped(Duration(secondsComponent: 0, attosecondsComponent: 1)) == .microseconds(1))
-        #expect(FinalizerRegistry._clamped(.milliseconds(100)) == .milliseconds(100))
+        #expect(FinalizerRegistry.clamped(.seconds(Int64.max)) == century)
+        #expect(FinalizerRegistry.clamped(century + .seconds(1)) == century)
+        #expect(FinalizerRegistry.clamped(Duration(secondsComponent: 0, attosecondsComponent: 1)) == .microseconds(1))
+        #expect(FinalizerRegistry.clamped(.milliseconds(100)) == .milliseconds(100))
         // A registry with such an interval works (and goes away cleanly).
         let registry = FinalizerRegistry(sweepInterval: .seconds(Int64.max))
         let ran = Counter()

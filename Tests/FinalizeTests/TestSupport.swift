@@ -330,10 +330,10 @@ final class Signal: @unchecked Sendable {
 
 extension FinalizerRegistry {
     /// How many shards the registry's tables are split into.
-    var _testShardCount: Int { _core.shards.count }
+    var shardCount: Int { _core.shards.count }
 
     /// Entries in the watched tables, live or not yet dropped.
-    var _testWatchedTableSize: Int {
+    var watchedTableSize: Int {
         _core.shards.reduce(0) { $0 + $1.watchedEntries.load(ordering: .relaxed) }
     }
 

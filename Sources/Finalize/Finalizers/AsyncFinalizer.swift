@@ -27,40 +27,40 @@
 /// ```
 public struct AsyncFinalizer<Resource: Sendable>: Sendable {
     /// The underlying finalizer, whose payload is asynchronous.
-    let _base: Finalizer<Resource>
+    let base: Finalizer<Resource>
 
     init(_ base: Finalizer<Resource>) {
-        _base = base
+        self.base = base
     }
 
     /// Whether the cleanup is still pending: not started, not detached. A
     /// snapshot; false from the moment a trigger claims it, while it may
     /// still be running.
-    public var isAlive: Bool { _base.isAlive }
+    public var isAlive: Bool { base.isAlive }
 
     /// What has happened to this finalizer: pending, ran (started, and by
     /// which trigger), or detached. A snapshot, like ``isAlive``.
-    public var state: FinalizerState { _base.state }
+    public var state: FinalizerState { base.state }
 
     /// Whether shutdown and process exit run this finalizer if it is still
     /// pending; false once it has run or was detached. Safe from any thread.
     public var runsAtExit: Bool {
-        get { _base.runsAtExit }
-        nonmutating set { _base.runsAtExit = newValue }
+        get { base.runsAtExit }
+        nonmutating set { base.runsAtExit = newValue }
     }
 
     /// Cancels the cleanup and hands back the resource, if the finalizer is
     /// still pending and its owner is alive; nil otherwise (see
     /// ``Finalizer/detach()``).
     public func detach() -> Resource? {
-        _base.detach()
+        base.detach()
     }
 
     /// The owner (a new strong reference) and the resource, if the
     /// finalizer is pending and the owner is alive (see
     /// ``Finalizer/peek()``).
     public func peek() -> (owner: AnyObject, resource: Resource)? {
-        _base.peek()
+        base.peek()
     }
 
     /// Runs the cleanup now and awaits it, if it is still pending.
@@ -74,8 +74,8 @@ public struct AsyncFinalizer<Resource: Sendable>: Sendable {
     /// - Throws: the cleanup's own error (not also sent to `onFailure`).
     @discardableResult
     public func runNow() async throws -> Bool {
-        guard let (payload, word) = _base._claim(.runNow, requiringExitFlag: false) else { return false }
-        try await _base._startTracked(payload, word, trigger: .runNow, reporting: false).value
+        guard let (payload, word) = base.claim(.runNow, requiringExitFlag: false) else { return false }
+        try await base.startTracked(payload, word, trigger: .runNow, reporting: false).value
         return true
     }
 }
@@ -168,7 +168,7 @@ extension FinalizerRegistry {
         _core.checkResource(resource, owner: owner, runsAtExit: runsAtExit, site: site)
         return AsyncFinalizer(_core.registerHost(
             owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
-            payload: .asyncHolding(_AsyncResourceBox(resource, consume cleanup)), site: site))
+            payload: .asyncHolding(AsyncResourceBox(resource, consume cleanup)), site: site))
     }
 
     /// Registers an asynchronous `cleanup` to run once with `resource` when
@@ -201,7 +201,7 @@ extension FinalizerRegistry {
         _core.checkResource(resource, owner: owner, runsAtExit: runsAtExit, site: site)
         return AsyncFinalizer(_core.register(
             owner: owner, runsAtExit: runsAtExit,
-            payload: .asyncHolding(_AsyncResourceBox(resource, consume cleanup)), site: site))
+            payload: .asyncHolding(AsyncResourceBox(resource, consume cleanup)), site: site))
     }
 }
 

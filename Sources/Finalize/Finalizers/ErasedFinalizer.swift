@@ -3,32 +3,32 @@
 ///
 /// No stored property of `Finalizer` depends on `Resource` (see its layout
 /// note), and nothing the registry does with a finalizer (number it, claim
-/// it, run it, report it, detach it) touches a `Resource`: `_Payload` runs a
+/// it, run it, report it, detach it) touches a `Resource`: `CleanupPayload` runs a
 /// holding cleanup through its own box. So a `Finalizer<R>` is held and used
 /// as a `Finalizer<Void>`: one word, no existential, no witness-table call.
 /// Releasing it through this view deinitializes the real object (its own
-/// class metadata does that). `Finalizer<R>._erased` makes the view.
+/// class metadata does that). `Finalizer<R>.erased` makes the view.
 ///
 /// Never call `detach()`, `peek()` or anything that reads the resource
-/// (`_Payload.resource(as:)`) through this view: for a `holding:` finalizer
-/// it would reinterpret a `_ResourceBox<R>` as a `_ResourceBox<Void>`. Only
+/// (`CleanupPayload.resource(as:)`) through this view: for a `holding:` finalizer
+/// it would reinterpret a `ResourceBox<R>` as a `ResourceBox<Void>`. Only
 /// the members of the extension below, which never touch a resource, are
 /// meant for it.
-typealias _AnyFinalizer = Finalizer<Void>
+typealias ErasedFinalizer = Finalizer<Void>
 
 extension Finalizer {
-    /// This finalizer seen as `_AnyFinalizer` (the same object).
+    /// This finalizer seen as `ErasedFinalizer` (the same object).
     @inline(__always)
-    var _erased: _AnyFinalizer {
-        Unmanaged<_AnyFinalizer>.fromOpaque(Unmanaged.passUnretained(self).toOpaque()).takeUnretainedValue()
+    var erased: ErasedFinalizer {
+        Unmanaged<ErasedFinalizer>.fromOpaque(Unmanaged.passUnretained(self).toOpaque()).takeUnretainedValue()
     }
 
     /// Pending right now (a snapshot).
-    var _isPendingNow: Bool { isAlive }
+    var isPendingNow: Bool { isAlive }
 
     /// Pending with runsAtExit set (a snapshot).
-    var _isPendingAtExit: Bool {
-        let word = _StatusWord(raw: _status.load(ordering: .relaxed))
+    var isPendingAtExit: Bool {
+        let word = StatusWord(raw: statusWord.load(ordering: .relaxed))
         return word.isPending && word.runsAtExit
     }
 
@@ -38,18 +38,18 @@ extension Finalizer {
     /// An asynchronous cleanup (of an ``AsyncFinalizer``) is started as a
     /// task that its registry tracks (`drain()` waits for it); its error
     /// goes to the failure handler when it ends.
-    func _fire(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> Bool {
-        guard let (payload, word) = _claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
+    func fire(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> Bool {
+        guard let (payload, word) = claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
         if payload.isAsync {
-            _startTracked(payload, word, trigger: trigger, reporting: true)
+            startTracked(payload, word, trigger: trigger, reporting: true)
             return true
         }
         do {
             try payload.run()
         } catch {
-            _core._report(FinalizerFailure(error: error, trigger: trigger, fileID: _site.fileID, line: _site.line))
+            registryCore.report(FinalizerFailure(error: error, trigger: trigger, fileID: registrationSite.fileID, line: registrationSite.line))
         }
-        _settle(word)
+        settle(word)
         return true
     }
 
@@ -57,18 +57,18 @@ extension Finalizer {
     /// asynchronous; its error goes to the failure handler. True if this
     /// call ran it. The cleanup runs in a task of its own, tracked by the
     /// registry, so cancelling the caller does not cancel it.
-    func _fireAwaiting(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) async -> Bool {
-        guard let (payload, word) = _claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
+    func fireAwaiting(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) async -> Bool {
+        guard let (payload, word) = claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
         guard payload.isAsync else {
             do {
                 try payload.run()
             } catch {
-                _core._report(FinalizerFailure(error: error, trigger: trigger, fileID: _site.fileID, line: _site.line))
+                registryCore.report(FinalizerFailure(error: error, trigger: trigger, fileID: registrationSite.fileID, line: registrationSite.line))
             }
-            _settle(word)
+            settle(word)
             return true
         }
-        _ = await _startTracked(payload, word, trigger: trigger, reporting: true).result
+        _ = await startTracked(payload, word, trigger: trigger, reporting: true).result
         return true
     }
 
@@ -82,25 +82,25 @@ extension Finalizer {
     /// first suspension, then on the global concurrent executor. A cleanup
     /// that does not suspend costs no thread hop at all.
     @discardableResult
-    func _startTracked(
-        _ payload: _Payload, _ word: _StatusWord, trigger: FinalizerTrigger, reporting: Bool
+    func startTracked(
+        _ payload: CleanupPayload, _ word: StatusWord, trigger: FinalizerTrigger, reporting: Bool
     ) -> Task<Void, any Error> {
         // Read while the slot (or the watched finalizer's shard reference)
         // still keeps the core; the task keeps it from then on.
-        let core = _core
-        let erased = _erased
+        let core = registryCore
+        let erased = erased
         core.asyncCleanups.started()
         let body: @Sendable () async throws -> Void = {
             defer {
-                erased._settle(word)
+                erased.settle(word)
                 core.asyncCleanups.finished()
             }
             do {
                 try await payload.runAwaiting()
             } catch {
                 guard reporting else { throw error }
-                let site = erased._site
-                core._report(FinalizerFailure(error: error, trigger: trigger, fileID: site.fileID, line: site.line))
+                let site = erased.registrationSite
+                core.report(FinalizerFailure(error: error, trigger: trigger, fileID: site.fileID, line: site.line))
             }
         }
         if #available(macOS 26.0, iOS 26.0, tvOS 26.0, watchOS 26.0, visionOS 26.0, *) {
@@ -110,25 +110,25 @@ extension Finalizer {
     }
 
     /// A diagnostic snapshot, or nil if no longer pending.
-    func _info() -> FinalizerInfo? {
-        guard _acquireBusy() else { return nil }
-        let word = _StatusWord(raw: _status.load(ordering: .relaxed))
+    func info() -> FinalizerInfo? {
+        guard acquireBusy() else { return nil }
+        let word = StatusWord(raw: statusWord.load(ordering: .relaxed))
         // No strong reference: dropping the owner's last one here would run
         // its deinit on this thread, and its bag's claim of this very
         // finalizer would wait for `busy` forever. The unowned count keeps
         // the object's memory (and so its type) valid, dying or not.
-        let typeName = _owner.isDeallocating
+        let typeName = unownedOwner.isDeallocating
             ? "<deallocated>"
-            : Unmanaged<AnyObject>.fromOpaque(_owner.pointer)._withUnsafeGuaranteedRef {
+            : Unmanaged<AnyObject>.fromOpaque(unownedOwner.pointer)._withUnsafeGuaranteedRef {
                 _typeName(type(of: $0), qualified: false)
             }
-        _releaseBusy()
+        releaseBusy()
         return FinalizerInfo(
-            fileID: _site.fileID, line: _site.line, ownerType: typeName, runsAtExit: word.runsAtExit)
+            fileID: registrationSite.fileID, line: registrationSite.line, ownerType: typeName, runsAtExit: word.runsAtExit)
     }
 
     /// Detaches without handing anything back (the registry is going away).
-    func _abandon() {
-        _ = _detach(onlyIfOwnerAlive: false)
+    func abandon() {
+        _ = detachPayload(onlyIfOwnerAlive: false)
     }
 }

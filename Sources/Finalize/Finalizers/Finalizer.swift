@@ -33,44 +33,44 @@ import Synchronization
 public final class Finalizer<Resource: Sendable>: Sendable {
     // Stored properties are declared in layout order, 72 bytes in all (an
     // 80-byte heap block), none of them depending on `Resource` (see
-    // `_Payload` and `_AnyFinalizer`). The registration line lives in the
+    // `CleanupPayload` and `ErasedFinalizer`). The registration line lives in the
     // status word.
 
     /// The cleanup and resource. Written at init, then touched only by the
     /// winner of the claim or by a reader holding `busy` while pending.
-    @exclusivity(unchecked) nonisolated(unsafe) var _payload: _Payload?
-    let _status: Atomic<UInt32>
+    @exclusivity(unchecked) nonisolated(unsafe) var storedPayload: CleanupPayload?
+    let statusWord: Atomic<UInt32>
     /// The owner, by address. A watched owner's unowned count belongs to its
     /// table entry; a host owner needs none, because its bag (inside the
     /// owner) claims this finalizer before the owner's memory goes. Looked
     /// at only while the finalizer is pending and `busy` is held.
-    let _owner: _UnownedOwner
-    let _fileID: _FileID
+    let unownedOwner: UnownedOwner
+    let registrationFile: _FileID
     /// Registration order within the registry, for newest-first shutdown.
     /// Assigned under the shard's lock, in the same critical section that
     /// makes the finalizer visible to shutdown (so a shutdown that has seen
     /// a sequence number also sees every registration up to it); never
     /// changed afterwards.
-    @exclusivity(unchecked) nonisolated(unsafe) var _sequence: UInt64
+    @exclusivity(unchecked) nonisolated(unsafe) var sequence: UInt64
     /// Where the registry keeps track of this finalizer: for a host owner,
     /// its slot in the shard's exit log while it is pending or running (nil
     /// once settled); for a watched owner, its shard, retained.
-    @exclusivity(unchecked) nonisolated(unsafe) var _home: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) nonisolated(unsafe) var home: UnsafeMutableRawPointer?
 
     init(
-        owner: _UnownedOwner, fileID: _FileID, status: _StatusWord, payload: consuming _Payload?
+        owner: UnownedOwner, fileID: _FileID, status: StatusWord, payload: consuming CleanupPayload?
     ) {
-        _payload = payload
-        _status = Atomic(status.raw)
-        _owner = owner
-        _fileID = fileID
-        _sequence = 0
-        _home = nil
+        storedPayload = payload
+        statusWord = Atomic(status.raw)
+        unownedOwner = owner
+        registrationFile = fileID
+        sequence = 0
+        home = nil
     }
 
     deinit {
-        if _StatusWord(raw: _status.load(ordering: .relaxed)).isWatched, let home = _home {
-            Unmanaged<_Shard>.fromOpaque(home).release()
+        if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched, let home = home {
+            Unmanaged<Shard>.fromOpaque(home).release()
         }
     }
 
@@ -79,13 +79,13 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// A snapshot: another thread may run or detach it right after. Stays
     /// true while a dead owner waits for its sweep.
     public var isAlive: Bool {
-        _StatusWord(raw: _status.load(ordering: .acquiring)).isPending
+        StatusWord(raw: statusWord.load(ordering: .acquiring)).isPending
     }
 
     /// What has happened to this finalizer: pending, ran (and which trigger
     /// ran it), or detached. A snapshot, like ``isAlive``.
     public var state: FinalizerState {
-        _StatusWord(raw: _status.load(ordering: .acquiring)).state
+        StatusWord(raw: statusWord.load(ordering: .acquiring)).state
     }
 
     /// Whether ``FinalizerRegistry/shutdown()`` (and process exit) runs this
@@ -97,14 +97,14 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// thread.
     public var runsAtExit: Bool {
         get {
-            let word = _StatusWord(raw: _status.load(ordering: .acquiring))
+            let word = StatusWord(raw: statusWord.load(ordering: .acquiring))
             return word.isPending && word.runsAtExit
         }
         set {
             if newValue {
-                _status.bitwiseOr(_StatusWord.exitBit, ordering: .acquiringAndReleasing)
+                statusWord.bitwiseOr(StatusWord.exitBit, ordering: .acquiringAndReleasing)
             } else {
-                _status.bitwiseAnd(~_StatusWord.exitBit, ordering: .acquiringAndReleasing)
+                statusWord.bitwiseAnd(~StatusWord.exitBit, ordering: .acquiringAndReleasing)
             }
         }
     }
@@ -121,7 +121,7 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// point of `runNow()` is to not wait. State afterwards: `.ran(.runNow)`.
     @discardableResult
     public func runNow() throws -> Bool {
-        try _run(trigger: .runNow)
+        try run(trigger: .runNow)
     }
 
     /// Cancels the cleanup and hands back the resource, if the finalizer is
@@ -137,33 +137,33 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// After a successful detach the finalizer holds neither the cleanup nor
     /// the resource; ownership of the resource passes to you.
     public func detach() -> Resource? {
-        _detach(onlyIfOwnerAlive: true)?.resource(as: Resource.self)
+        detachPayload(onlyIfOwnerAlive: true)?.resource(as: Resource.self)
     }
 
     /// Moves pending → detached and takes the payload; nil if the finalizer
     /// is no longer pending (or, with `onlyIfOwnerAlive`, if its owner is
     /// deallocating: its death is already running or awaiting the cleanup).
-    func _detach(onlyIfOwnerAlive: Bool) -> _Payload? {
-        guard _acquireBusy() else { return nil }
-        if onlyIfOwnerAlive && _owner.isDeallocating {
-            _releaseBusy()
+    func detachPayload(onlyIfOwnerAlive: Bool) -> CleanupPayload? {
+        guard acquireBusy() else { return nil }
+        if onlyIfOwnerAlive && unownedOwner.isDeallocating {
+            releaseBusy()
             return nil
         }
         // We hold busy, so no claim can win meanwhile; only runsAtExit may flip.
-        var current = _status.load(ordering: .relaxed)
+        var current = statusWord.load(ordering: .relaxed)
         while true {
-            let next = _StatusWord(raw: current).detached().raw
-            let (exchanged, original) = _status.compareExchange(
+            let next = StatusWord(raw: current).detached().raw
+            let (exchanged, original) = statusWord.compareExchange(
                 expected: current, desired: next, ordering: .acquiringAndReleasing)
             if exchanged { break }
             current = original
         }
-        let word = _StatusWord(raw: current)
+        let word = StatusWord(raw: current)
         // Busy is clear now (`detached()` clears it).
-        _ForkGate.leave(word.shard)
-        if word.isWatched { _watchedShard.watchedLeftPending() }
-        let payload = _payload.take()
-        _settle(word)
+        ForkGate.leave(word.shard)
+        if word.isWatched { watchedShard.watchedLeftPending() }
+        let payload = storedPayload.take()
+        settle(word)
         return payload
     }
 
@@ -178,10 +178,10 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     ///   for a finalizer without one), or nil if the finalizer is no longer
     ///   pending or its owner is deallocating.
     public func peek() -> (owner: AnyObject, resource: Resource)? {
-        guard _acquireBusy() else { return nil }
-        let owner = _owner.tryLoad()
-        let resource = owner == nil ? nil : _payload?.resource(as: Resource.self)
-        _releaseBusy()
+        guard acquireBusy() else { return nil }
+        let owner = unownedOwner.tryLoad()
+        let resource = owner == nil ? nil : storedPayload?.resource(as: Resource.self)
+        releaseBusy()
         // Only now may `owner` be dropped: if ours was its last strong
         // reference, its deinit runs here, and its bag must be able to claim
         // this finalizer (a claim waits while `busy` is held).
@@ -190,8 +190,8 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     }
 
     /// The registration's `#fileID` and line.
-    var _site: (fileID: String, line: Int) {
-        (_fileID.string, _StatusWord(raw: _status.load(ordering: .relaxed)).line)
+    var registrationSite: (fileID: String, line: Int) {
+        (registrationFile.string, StatusWord(raw: statusWord.load(ordering: .relaxed)).line)
     }
 
     // MARK: - Claiming
@@ -200,41 +200,41 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// passed through `failure` (which also receives the registry core, for
     /// callers that report the error there later).
     @discardableResult
-    func _run(
+    func run(
         trigger: FinalizerTrigger,
         failure: (any Error, _RegistryCore) -> any Error = { error, _ in error }
     ) throws -> Bool {
-        guard let (payload, word) = _claim(trigger, requiringExitFlag: false) else { return false }
-        defer { _settle(word) }
+        guard let (payload, word) = claim(trigger, requiringExitFlag: false) else { return false }
+        defer { settle(word) }
         do {
             try payload.run()
         } catch {
-            throw failure(error, _core)
+            throw failure(error, registryCore)
         }
         return true
     }
 
     /// Moves pending → ran(trigger) and takes the payload; nil if another
     /// trigger won (or, with `requiringExitFlag`, if runsAtExit is off).
-    /// The winner runs the payload and then calls `_settle` with the word.
+    /// The winner runs the payload and then calls `settle` with the word.
     @inline(__always)
-    func _claim(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> (_Payload, _StatusWord)? {
-        var current = _status.load(ordering: .acquiring)
+    func claim(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> (CleanupPayload, StatusWord)? {
+        var current = statusWord.load(ordering: .acquiring)
         var spins = 0
         while true {
-            let word = _StatusWord(raw: current)
+            let word = StatusWord(raw: current)
             guard word.isPending else { return nil }
             if requiringExitFlag && !word.runsAtExit { return nil }
             if word.isBusy {
-                _backOff(&spins)
-                current = _status.load(ordering: .acquiring)
+                backOff(&spins)
+                current = statusWord.load(ordering: .acquiring)
                 continue
             }
-            let (exchanged, original) = _status.compareExchange(
+            let (exchanged, original) = statusWord.compareExchange(
                 expected: current, desired: word.ran(trigger).raw, ordering: .acquiringAndReleasing)
             if exchanged {
-                if word.isWatched { _watchedShard.watchedLeftPending() }
-                return (_payload.take().unsafelyUnwrapped, word)
+                if word.isWatched { watchedShard.watchedLeftPending() }
+                return (storedPayload.take().unsafelyUnwrapped, word)
             }
             current = original
         }
@@ -245,62 +245,62 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// slot back. (A watched one was counted out at the claim; its table
     /// entry goes at the next sweep or compaction.)
     @inline(__always)
-    func _settle(_ word: _StatusWord) {
-        guard !word.isWatched, let slot = _home else { return }
-        _home = nil
-        _ExitLog.release(slot)
+    func settle(_ word: StatusWord) {
+        guard !word.isWatched, let slot = home else { return }
+        home = nil
+        ExitLog.release(slot)
     }
 
     /// The registry core, while the finalizer is pending or being run (a
     /// host finalizer's slot, or a watched finalizer's shard, keeps it).
-    var _core: _RegistryCore {
-        if _StatusWord(raw: _status.load(ordering: .relaxed)).isWatched {
-            return _watchedShard.core
+    var registryCore: _RegistryCore {
+        if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched {
+            return watchedShard.core
         }
-        return _ExitLog.shard(ofSlot: _home.unsafelyUnwrapped)._withUnsafeGuaranteedRef { $0.core }
+        return ExitLog.shard(ofSlot: home.unsafelyUnwrapped)._withUnsafeGuaranteedRef { $0.core }
     }
 
     /// A watched finalizer's shard (it holds a reference to it).
     @inline(__always)
-    var _watchedShard: _Shard {
-        Unmanaged<_Shard>.fromOpaque(_home.unsafelyUnwrapped).takeUnretainedValue()
+    var watchedShard: Shard {
+        Unmanaged<Shard>.fromOpaque(home.unsafelyUnwrapped).takeUnretainedValue()
     }
 
     /// Sets busy if pending; false if the finalizer is dead.
     ///
-    /// Busy is held inside the fork gate (`_ForkGate`, on the stripe of the
+    /// Busy is held inside the fork gate (`ForkGate`, on the stripe of the
     /// finalizer's shard): a fork waits until no thread holds a busy bit,
-    /// so no child inherits one that would never clear. `_releaseBusy()` (or
-    /// the move to detached, in `_detach`) leaves the gate.
+    /// so no child inherits one that would never clear. `releaseBusy()` (or
+    /// the move to detached, in `detachPayload`) leaves the gate.
     @inline(__always)
-    func _acquireBusy() -> Bool {
-        var current = _status.load(ordering: .relaxed)
-        guard _StatusWord(raw: current).isPending else { return false }
-        let stripe = _StatusWord(raw: current).shard
-        _ForkGate.enter(stripe)
+    func acquireBusy() -> Bool {
+        var current = statusWord.load(ordering: .relaxed)
+        guard StatusWord(raw: current).isPending else { return false }
+        let stripe = StatusWord(raw: current).shard
+        ForkGate.enter(stripe)
         var spins = 0
         while true {
-            let word = _StatusWord(raw: current)
+            let word = StatusWord(raw: current)
             guard word.isPending else {
-                _ForkGate.leave(stripe)
+                ForkGate.leave(stripe)
                 return false
             }
             if word.isBusy {
-                _backOff(&spins)
-                current = _status.load(ordering: .relaxed)
+                backOff(&spins)
+                current = statusWord.load(ordering: .relaxed)
                 continue
             }
-            let (exchanged, original) = _status.compareExchange(
-                expected: current, desired: current | _StatusWord.busyBit, ordering: .acquiring)
+            let (exchanged, original) = statusWord.compareExchange(
+                expected: current, desired: current | StatusWord.busyBit, ordering: .acquiring)
             if exchanged { return true }
             current = original
         }
     }
 
     @inline(__always)
-    func _releaseBusy() {
-        let (old, _) = _status.bitwiseAnd(~_StatusWord.busyBit, ordering: .releasing)
-        _ForkGate.leave(_StatusWord(raw: old).shard)
+    func releaseBusy() {
+        let (old, _) = statusWord.bitwiseAnd(~StatusWord.busyBit, ordering: .releasing)
+        ForkGate.leave(StatusWord(raw: old).shard)
     }
 }
 
@@ -308,18 +308,18 @@ public final class Finalizer<Resource: Sendable>: Sendable {
 ///
 /// Deliberately not generic: `Finalizer<Resource>` then has no field whose
 /// layout depends on `Resource`, so its unspecialized code (its deinit, and
-/// the claims made through `_AnyFinalizer` by bags and sweeps) needs no
+/// the claims made through `ErasedFinalizer` by bags and sweeps) needs no
 /// generic metadata at run time. The resource-less form stores the caller's
 /// closure as is, so `finalize(owner) { ... }` allocates nothing beyond the
 /// finalizer; a resource lives in one small box with its cleanup.
-enum _Payload: Sendable {
+enum CleanupPayload: Sendable {
     case plain(@Sendable () throws -> Void)
-    case holding(_AnyResourceBox)
+    case holding(AnyResourceBox)
     /// The cleanup of an ``AsyncFinalizer``: a trigger that cannot await
     /// (an owner's release, a sweep, a synchronous shutdown) starts it as a
     /// task that the registry tracks.
     case asyncPlain(@Sendable () async throws -> Void)
-    case asyncHolding(_AnyResourceBox)
+    case asyncHolding(AnyResourceBox)
 
     var isAsync: Bool {
         switch self {
@@ -329,7 +329,7 @@ enum _Payload: Sendable {
     }
 
     /// Runs a synchronous payload. (Callers start asynchronous ones as
-    /// tasks instead; see `Finalizer._fire`.)
+    /// tasks instead; see `Finalizer.fire`.)
     @inline(__always)
     func run() throws {
         switch self {
@@ -355,20 +355,20 @@ enum _Payload: Sendable {
         switch self {
         // Only `Finalizer<Void>` is ever created with `.plain` or `.asyncPlain`.
         case .plain, .asyncPlain: unsafeBitCast((), to: Resource.self)
-        case .holding(let box): unsafeDowncast(box, to: _ResourceBox<Resource>.self).resource
-        case .asyncHolding(let box): unsafeDowncast(box, to: _AsyncResourceBox<Resource>.self).resource
+        case .holding(let box): unsafeDowncast(box, to: ResourceBox<Resource>.self).resource
+        case .asyncHolding(let box): unsafeDowncast(box, to: AsyncResourceBox<Resource>.self).resource
         }
     }
 }
 
 /// The type-erased resource box of a `holding:` registration.
-class _AnyResourceBox: @unchecked Sendable {
+class AnyResourceBox: @unchecked Sendable {
     func run() throws {}
     func runAsync() async throws {}
 }
 
 /// A resource and the cleanup that releases it.
-final class _ResourceBox<Resource: Sendable>: _AnyResourceBox, @unchecked Sendable {
+final class ResourceBox<Resource: Sendable>: AnyResourceBox, @unchecked Sendable {
     let resource: Resource
     let cleanup: @Sendable (Resource) throws -> Void
 
@@ -383,7 +383,7 @@ final class _ResourceBox<Resource: Sendable>: _AnyResourceBox, @unchecked Sendab
 }
 
 /// A resource and the asynchronous cleanup that releases it.
-final class _AsyncResourceBox<Resource: Sendable>: _AnyResourceBox, @unchecked Sendable {
+final class AsyncResourceBox<Resource: Sendable>: AnyResourceBox, @unchecked Sendable {
     let resource: Resource
     let cleanup: @Sendable (Resource) async throws -> Void
 
@@ -399,7 +399,7 @@ final class _AsyncResourceBox<Resource: Sendable>: _AnyResourceBox, @unchecked S
 
 /// Spins briefly, then yields: the busy bit is held for a few instructions.
 @inline(__always)
-func _backOff(_ spins: inout Int) {
+func backOff(_ spins: inout Int) {
     spins += 1
-    if spins > 64 { _yieldThread() }
+    if spins > 64 { yieldThread() }
 }

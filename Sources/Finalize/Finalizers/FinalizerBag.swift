@@ -37,12 +37,12 @@ public struct FinalizerBag: ~Copyable, Sendable {
     /// - 0: no finalizer;
     /// - the address of one finalizer (the common case), which the word
     ///   holds strongly;
-    /// - the address of a `_BagOverflow` (several finalizers) with
+    /// - the address of a `BagOverflow` (several finalizers) with
     ///   `overflowBit` set, held strongly;
     /// - `lockBit` set while a registration rearranges the bag (a second
     ///   finalizer arrives, or a diagnostic reads it).
     /// Objects are at least 16-byte aligned, so the low bits are free.
-    let _word = Atomic<UInt>(0)
+    let contents = Atomic<UInt>(0)
 
     static var overflowBit: UInt { 1 }
     static var lockBit: UInt { 2 }
@@ -55,9 +55,9 @@ public struct FinalizerBag: ~Copyable, Sendable {
     deinit {
         // Nothing else can reach the bag now: its owner's last strong
         // reference is gone, so no registration or reader is running.
-        let word = _word.load(ordering: .acquiring)
+        let word = contents.load(ordering: .acquiring)
         guard word != 0 else { return }
-        Self._runAndRelease(word, trigger: .ownerDeinit)
+        Self.runAndRelease(word, trigger: .ownerDeinit)
     }
 
     /// The number of finalizers in the bag that are still pending.
@@ -65,73 +65,73 @@ public struct FinalizerBag: ~Copyable, Sendable {
     /// A snapshot: another thread may register, run or detach one right
     /// after. Safe from any thread while you hold the owner.
     public var pendingCount: Int {
-        // The lock bit is held inside the fork gate (see `_addSlow`).
-        let stripe = _ForkGate.currentStripe
-        _ForkGate.enter(stripe)
-        defer { _ForkGate.leave(stripe) }
-        let word = _lock()
-        defer { _word.store(word, ordering: .releasing) }
+        // The lock bit is held inside the fork gate (see `addSlow`).
+        let stripe = ForkGate.currentStripe
+        ForkGate.enter(stripe)
+        defer { ForkGate.leave(stripe) }
+        let word = lock()
+        defer { contents.store(word, ordering: .releasing) }
         guard word != 0 else { return 0 }
         if word & Self.overflowBit == 0 {
-            return Self._finalizer(word)._withUnsafeGuaranteedRef { $0._isPendingNow ? 1 : 0 }
+            return Self.finalizerReference(word)._withUnsafeGuaranteedRef { $0.isPendingNow ? 1 : 0 }
         }
-        return Self._overflow(word)._withUnsafeGuaranteedRef { $0.pendingCount }
+        return Self.overflowReference(word)._withUnsafeGuaranteedRef { $0.pendingCount }
     }
 
     // MARK: - Registration
 
     /// Adds a finalizer, taking over one strong reference to it.
     @inline(__always)
-    func _add(_ finalizer: Unmanaged<_AnyFinalizer>) {
+    func add(_ finalizer: Unmanaged<ErasedFinalizer>) {
         let address = UInt(bitPattern: finalizer.toOpaque())
-        if _word.compareExchange(expected: 0, desired: address, ordering: .releasing).exchanged { return }
-        _addSlow(address)
+        if contents.compareExchange(expected: 0, desired: address, ordering: .releasing).exchanged { return }
+        addSlow(address)
     }
 
     /// A second finalizer on the same owner: under the bag's lock bit,
     /// replace a dead single finalizer, or move to (or append to) the
     /// side list, which drops dead entries as it grows.
     @inline(never)
-    func _addSlow(_ address: UInt) {
-        // The lock bit is held inside the fork gate (`_ForkGate`): a fork
+    func addSlow(_ address: UInt) {
+        // The lock bit is held inside the fork gate (`ForkGate`): a fork
         // waits until no bag is locked, so no child inherits a bag that
         // stays locked.
-        let stripe = _ForkGate.currentStripe
-        _ForkGate.enter(stripe)
-        defer { _ForkGate.leave(stripe) }
-        let word = _lockOrInstall(address)
+        let stripe = ForkGate.currentStripe
+        ForkGate.enter(stripe)
+        defer { ForkGate.leave(stripe) }
+        let word = lockOrInstall(address)
         guard word != 0 else { return }  // installed into an empty bag
         if word & Self.overflowBit != 0 {
-            Self._overflow(word)._withUnsafeGuaranteedRef { $0.append(address) }
-            _word.store(word, ordering: .releasing)
+            Self.overflowReference(word)._withUnsafeGuaranteedRef { $0.append(address) }
+            contents.store(word, ordering: .releasing)
             return
         }
-        let single = Self._finalizer(word)
-        if single._withUnsafeGuaranteedRef({ $0._isPendingNow }) {
-            let overflow = _BagOverflow(first: UInt(bitPattern: single.toOpaque()), second: address)
-            _word.store(UInt(bitPattern: Unmanaged.passRetained(overflow).toOpaque()) | Self.overflowBit,
+        let single = Self.finalizerReference(word)
+        if single._withUnsafeGuaranteedRef({ $0.isPendingNow }) {
+            let overflow = BagOverflow(first: UInt(bitPattern: single.toOpaque()), second: address)
+            contents.store(UInt(bitPattern: Unmanaged.passRetained(overflow).toOpaque()) | Self.overflowBit,
                         ordering: .releasing)
         } else {
             // The single finalizer ran or was detached: it no longer needs
             // its owner's death; let the new one take its place.
-            _word.store(address, ordering: .releasing)
+            contents.store(address, ordering: .releasing)
             single.release()
         }
     }
 
     /// Sets the lock bit and returns the word as it was, or installs
     /// `address` into an empty bag and returns 0.
-    private func _lockOrInstall(_ address: UInt) -> UInt {
+    private func lockOrInstall(_ address: UInt) -> UInt {
         var spins = 0
-        var current = _word.load(ordering: .relaxed)
+        var current = contents.load(ordering: .relaxed)
         while true {
             if current & Self.lockBit != 0 {
-                _backOff(&spins)
-                current = _word.load(ordering: .relaxed)
+                backOff(&spins)
+                current = contents.load(ordering: .relaxed)
                 continue
             }
             let desired = current == 0 ? address : current | Self.lockBit
-            let (exchanged, original) = _word.compareExchange(
+            let (exchanged, original) = contents.compareExchange(
                 expected: current, desired: desired, ordering: .acquiringAndReleasing)
             if exchanged { return current }
             current = original
@@ -139,16 +139,16 @@ public struct FinalizerBag: ~Copyable, Sendable {
     }
 
     /// Sets the lock bit; returns the word without it (restore it to unlock).
-    private func _lock() -> UInt {
+    private func lock() -> UInt {
         var spins = 0
-        var current = _word.load(ordering: .relaxed)
+        var current = contents.load(ordering: .relaxed)
         while true {
             if current & Self.lockBit != 0 {
-                _backOff(&spins)
-                current = _word.load(ordering: .relaxed)
+                backOff(&spins)
+                current = contents.load(ordering: .relaxed)
                 continue
             }
-            let (exchanged, original) = _word.compareExchange(
+            let (exchanged, original) = contents.compareExchange(
                 expected: current, desired: current | Self.lockBit, ordering: .acquiring)
             if exchanged { return current }
             current = original
@@ -159,34 +159,34 @@ public struct FinalizerBag: ~Copyable, Sendable {
 
     /// Runs (with `trigger`) and releases everything a bag word held,
     /// newest registration first.
-    static func _runAndRelease(_ word: UInt, trigger: FinalizerTrigger) {
+    static func runAndRelease(_ word: UInt, trigger: FinalizerTrigger) {
         if word & overflowBit == 0 {
-            let finalizer = _finalizer(word)
-            _ = finalizer._withUnsafeGuaranteedRef { $0._fire(trigger, requiringExitFlag: false) }
+            let finalizer = finalizerReference(word)
+            _ = finalizer._withUnsafeGuaranteedRef { $0.fire(trigger, requiringExitFlag: false) }
             finalizer.release()
             return
         }
-        let overflow = _overflow(word).takeRetainedValue()
+        let overflow = overflowReference(word).takeRetainedValue()
         for finalizer in overflow.newestFirst() {
-            _ = finalizer._fire(trigger, requiringExitFlag: false)
+            _ = finalizer.fire(trigger, requiringExitFlag: false)
         }
     }
 
     @inline(__always)
-    static func _finalizer(_ word: UInt) -> Unmanaged<_AnyFinalizer> {
+    static func finalizerReference(_ word: UInt) -> Unmanaged<ErasedFinalizer> {
         Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: word & addressMask).unsafelyUnwrapped)
     }
 
     @inline(__always)
-    static func _overflow(_ word: UInt) -> Unmanaged<_BagOverflow> {
+    static func overflowReference(_ word: UInt) -> Unmanaged<BagOverflow> {
         Unmanaged.fromOpaque(UnsafeRawPointer(bitPattern: word & addressMask).unsafelyUnwrapped)
     }
 }
 
 /// The finalizers of an owner that has more than one. Guarded by its bag's
 /// lock bit (or owned outright by a deinitializing bag).
-final class _BagOverflow: @unchecked Sendable {
-    /// Strong references, counted by hand (addresses of `_AnyFinalizer`s).
+final class BagOverflow: @unchecked Sendable {
+    /// Strong references, counted by hand (addresses of `ErasedFinalizer`s).
     private var addresses: [UInt]
     private var compactAt = 16
 
@@ -195,7 +195,7 @@ final class _BagOverflow: @unchecked Sendable {
     }
 
     deinit {
-        for address in addresses { FinalizerBag._finalizer(address).release() }
+        for address in addresses { FinalizerBag.finalizerReference(address).release() }
     }
 
     func append(_ address: UInt) {
@@ -204,8 +204,8 @@ final class _BagOverflow: @unchecked Sendable {
             // Drop finalizers that ran or were detached, so an owner that
             // registers and detaches in a loop keeps a bounded bag.
             addresses.removeAll { address in
-                let finalizer = FinalizerBag._finalizer(address)
-                if finalizer._withUnsafeGuaranteedRef({ $0._isPendingNow }) { return false }
+                let finalizer = FinalizerBag.finalizerReference(address)
+                if finalizer._withUnsafeGuaranteedRef({ $0.isPendingNow }) { return false }
                 finalizer.release()
                 return true
             }
@@ -215,14 +215,14 @@ final class _BagOverflow: @unchecked Sendable {
 
     var pendingCount: Int {
         addresses.reduce(0) { count, address in
-            count + (FinalizerBag._finalizer(address)._withUnsafeGuaranteedRef { $0._isPendingNow } ? 1 : 0)
+            count + (FinalizerBag.finalizerReference(address)._withUnsafeGuaranteedRef { $0.isPendingNow } ? 1 : 0)
         }
     }
 
     /// The finalizers, newest registration first (registrations from several
     /// threads may have been appended out of order).
-    func newestFirst() -> [_AnyFinalizer] {
-        let all = addresses.map { FinalizerBag._finalizer($0).takeUnretainedValue() }
-        return _orderedBySequence(all, newestFirst: true) { $0._sequence }
+    func newestFirst() -> [ErasedFinalizer] {
+        let all = addresses.map { FinalizerBag.finalizerReference($0).takeUnretainedValue() }
+        return orderedBySequence(all, newestFirst: true) { $0.sequence }
     }
 }

@@ -57,7 +57,7 @@ public enum FinalizerTrigger: Sendable, Equatable, CaseIterable, CustomStringCon
     }
 
     @inline(__always)
-    var _code: UInt32 {
+    var code: UInt32 {
         switch self {
         case .ownerDeinit: 0
         case .sweep: 1
@@ -68,8 +68,8 @@ public enum FinalizerTrigger: Sendable, Equatable, CaseIterable, CustomStringCon
     }
 
     @inline(__always)
-    init(_code: UInt32) {
-        switch _code {
+    init(code: UInt32) {
+        switch code {
         case 0: self = .ownerDeinit
         case 1: self = .sweep
         case 2: self = .runNow

@@ -9,23 +9,23 @@ import Synchronization
 /// with one atomic load and a compare:
 /// - a class that is not a host: its metadata address (aligned, so its low
 ///   bits are free) with `knownBit`;
-/// - a host class: the address of its `_HostAccessor` with `knownBit` and
+/// - a host class: the address of its `HostAccessor` with `knownBit` and
 ///   `hostBit`; the accessor, made once per class by opening the
 ///   existential, reaches the bag through a generic specialization for that
 ///   class, without any conformance lookup.
 /// Lock-free and racy by design: every word ever stored is a complete and
 /// correct answer, and a collision merely falls back to the real cast.
 /// Accessors are never freed (one per host class, at most).
-enum _HostTypeCache {
+enum HostTypeCache {
     private static let knownBit: UInt = 1
     private static let hostBit: UInt = 2
     private static let slotCount = 256
-    private static let slots = _AtomicWords(count: slotCount)
+    private static let slots = AtomicWords(count: slotCount)
 
     /// The accessor of the owner's class if it is a ``FinalizerHost``, else
     /// nil.
     @inline(__always)
-    static func accessor(for owner: AnyObject) -> _HostAccessor? {
+    static func accessor(for owner: AnyObject) -> HostAccessor? {
         let type = ObjectIdentifier(Swift.type(of: owner))
         let bits = UInt(bitPattern: type)
         let index = Int(truncatingIfNeeded: (bits >> 4) ^ (bits >> 12)) & (slotCount - 1)
@@ -34,7 +34,7 @@ enum _HostTypeCache {
             if word & hostBit == 0 {
                 if word & ~knownBit == bits { return nil }
             } else {
-                let accessor = Unmanaged<_HostAccessor>.fromOpaque(
+                let accessor = Unmanaged<HostAccessor>.fromOpaque(
                     UnsafeRawPointer(bitPattern: word & ~(knownBit | hostBit)).unsafelyUnwrapped
                 ).takeUnretainedValue()
                 if accessor.type == type { return accessor }
@@ -44,7 +44,7 @@ enum _HostTypeCache {
     }
 
     @inline(never)
-    private static func learn(_ owner: AnyObject, type: ObjectIdentifier, index: Int) -> _HostAccessor? {
+    private static func learn(_ owner: AnyObject, type: ObjectIdentifier, index: Int) -> HostAccessor? {
         guard let host = owner as? any FinalizerHost else {
             slots.store(index, UInt(bitPattern: type) | knownBit)
             return nil
@@ -57,13 +57,13 @@ enum _HostTypeCache {
         return accessor
     }
 
-    private static func makeAccessor<Host: FinalizerHost>(_ host: Host) -> _HostAccessor {
-        _TypedHostAccessor<Host>()
+    private static func makeAccessor<Host: FinalizerHost>(_ host: Host) -> HostAccessor {
+        TypedHostAccessor<Host>()
     }
 }
 
 /// Reaches the bag of one host class's instances.
-class _HostAccessor: @unchecked Sendable {
+class HostAccessor: @unchecked Sendable {
     /// The exact class served.
     let type: ObjectIdentifier
 
@@ -71,28 +71,28 @@ class _HostAccessor: @unchecked Sendable {
 
     /// Adds `finalizer` (one strong reference, taken over) to the bag of
     /// `owner`, an instance of `type`.
-    func add(_ finalizer: Unmanaged<_AnyFinalizer>, toBagOf owner: AnyObject) {}
+    func add(_ finalizer: Unmanaged<ErasedFinalizer>, toBagOf owner: AnyObject) {}
 }
 
-final class _TypedHostAccessor<Host: FinalizerHost>: _HostAccessor, @unchecked Sendable {
+final class TypedHostAccessor<Host: FinalizerHost>: HostAccessor, @unchecked Sendable {
     init() { super.init(type: ObjectIdentifier(Host.self)) }
 
-    override func add(_ finalizer: Unmanaged<_AnyFinalizer>, toBagOf owner: AnyObject) {
-        unsafeDowncast(owner, to: Host.self).finalizers._add(finalizer)
+    override func add(_ finalizer: Unmanaged<ErasedFinalizer>, toBagOf owner: AnyObject) {
+        unsafeDowncast(owner, to: Host.self).finalizers.add(finalizer)
     }
 }
 
 /// A fixed array of atomic words, allocated once and never freed (it
 /// belongs to a static).
-final class _AtomicWords: Sendable {
-    private let base: _WordPointer
+final class AtomicWords: Sendable {
+    private let base: WordPointer
 
     init(count: Int) {
         let pointer = UnsafeMutablePointer<Atomic<UInt>>.allocate(capacity: count)
         for index in 0..<count {
             (pointer + index).initialize(to: Atomic(0))
         }
-        base = _WordPointer(pointer)
+        base = WordPointer(pointer)
     }
 
     @inline(__always)
@@ -106,7 +106,7 @@ final class _AtomicWords: Sendable {
     }
 }
 
-private struct _WordPointer: @unchecked Sendable {
+private struct WordPointer: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<Atomic<UInt>>
     init(_ pointer: UnsafeMutablePointer<Atomic<UInt>>) { self.pointer = pointer }
 }

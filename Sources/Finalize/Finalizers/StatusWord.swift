@@ -2,7 +2,7 @@
 ///
 /// Layout (bit numbers):
 /// - 0...1  phase: 0 pending, 1 ran, 2 detached
-/// - 2...4  the trigger that ran it (``FinalizerTrigger/_code``)
+/// - 2...4  the trigger that ran it (``FinalizerTrigger/code``)
 /// - 5      runsAtExit
 /// - 6      busy: a reader (`peek`, `detach`, `pending`) is looking at the
 ///          owner and the payload; claims wait for it to clear
@@ -14,7 +14,7 @@
 ///
 /// Exactly-once comes from one compare-and-exchange that moves the phase away
 /// from pending; whoever wins it owns the payload.
-struct _StatusWord: Equatable {
+struct StatusWord: Equatable {
     var raw: UInt32
 
     static let phaseMask: UInt32 = 0b11
@@ -47,20 +47,20 @@ struct _StatusWord: Equatable {
     @inline(__always) var line: Int { Int(raw >> Self.lineShift) }
 
     /// This word with the phase moved to "ran" by `trigger` (busy cleared).
-    @inline(__always) func ran(_ trigger: FinalizerTrigger) -> _StatusWord {
-        _StatusWord(raw: (raw & ~(Self.phaseMask | Self.triggerMask | Self.busyBit))
-            | Self.ranPhase | (trigger._code << Self.triggerShift))
+    @inline(__always) func ran(_ trigger: FinalizerTrigger) -> StatusWord {
+        StatusWord(raw: (raw & ~(Self.phaseMask | Self.triggerMask | Self.busyBit))
+            | Self.ranPhase | (trigger.code << Self.triggerShift))
     }
 
     /// This word with the phase moved to "detached" (busy cleared).
-    @inline(__always) func detached() -> _StatusWord {
-        _StatusWord(raw: (raw & ~(Self.phaseMask | Self.busyBit)) | Self.detachedPhase)
+    @inline(__always) func detached() -> StatusWord {
+        StatusWord(raw: (raw & ~(Self.phaseMask | Self.busyBit)) | Self.detachedPhase)
     }
 
     var state: FinalizerState {
         switch raw & Self.phaseMask {
         case 0: .pending
-        case Self.ranPhase: .ran(FinalizerTrigger(_code: (raw & Self.triggerMask) >> Self.triggerShift))
+        case Self.ranPhase: .ran(FinalizerTrigger(code: (raw & Self.triggerMask) >> Self.triggerShift))
         default: .detached
         }
     }

@@ -12,7 +12,7 @@ import _FinalizeShims
 /// The value is a plain pointer; the unowned count it stands for is owned by
 /// the structure that stores it (a `Finalizer` of a host owner, or the watched
 /// table entry of any other owner).
-struct _UnownedOwner: @unchecked Sendable {
+struct UnownedOwner: @unchecked Sendable {
     let pointer: UnsafeMutableRawPointer
 
     /// Wraps `owner` without counting a reference (for a dead finalizer that

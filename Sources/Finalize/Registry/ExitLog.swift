@@ -4,7 +4,7 @@
 /// A host finalizer needs no list of its own while it waits for its owner
 /// (its owner's bag holds it), but `shutdown()` must find every pending one.
 /// Registration writes the finalizer's address into a slot; the finalizer
-/// keeps the slot's address (`Finalizer._home`) and gives the slot back when
+/// keeps the slot's address (`Finalizer.home`) and gives the slot back when
 /// it has run or been detached. That costs one word of memory and one store
 /// each way, touches no other finalizer, and never moves a slot.
 ///
@@ -13,7 +13,7 @@
 /// A free slot holds the next free slot's address with the low bit set; a
 /// used one the finalizer's address (objects are 16-byte aligned). Every
 /// member runs under the shard's lock.
-struct _ExitLog: ~Copyable {
+struct ExitLog: ~Copyable {
     static var chunkBytes: Int { 4096 }
     /// Word 0: the shard (unretained: a shard outlives its log). Word 1: the
     /// next older chunk. The rest of the first 64 bytes is unused.
@@ -44,7 +44,7 @@ struct _ExitLog: ~Copyable {
 
     /// The shard whose log holds `slot`.
     @inline(__always)
-    static func shard(ofSlot slot: UnsafeMutableRawPointer) -> Unmanaged<_Shard> {
+    static func shard(ofSlot slot: UnsafeMutableRawPointer) -> Unmanaged<Shard> {
         let chunk = UnsafeRawPointer(bitPattern: UInt(bitPattern: slot) & ~UInt(chunkBytes - 1)).unsafelyUnwrapped
         return Unmanaged.fromOpaque(chunk.load(as: UnsafeRawPointer.self))
     }
@@ -57,7 +57,7 @@ struct _ExitLog: ~Copyable {
 
     /// Puts `finalizer` in a slot and returns the slot's address.
     @inline(__always)
-    mutating func insert(_ finalizer: _AnyFinalizer, shard: _Shard) -> UnsafeMutableRawPointer {
+    mutating func insert(_ finalizer: ErasedFinalizer, shard: Shard) -> UnsafeMutableRawPointer {
         let slot: UnsafeMutableRawPointer
         if freeHead != 0 {
             slot = UnsafeMutableRawPointer(bitPattern: freeHead).unsafelyUnwrapped
@@ -93,8 +93,8 @@ struct _ExitLog: ~Copyable {
     }
 
     /// Calls `body` with every finalizer in the log (each alive: see
-    /// `_Shard`), in no particular order.
-    func forEach(_ body: (_AnyFinalizer) -> Void) {
+    /// `Shard`), in no particular order.
+    func forEach(_ body: (ErasedFinalizer) -> Void) {
         var chunk = newest
         while let current = chunk {
             let limit = current == newest ? fresh.unsafelyUnwrapped : current + Self.chunkBytes
@@ -102,7 +102,7 @@ struct _ExitLog: ~Copyable {
             while slot < limit {
                 let word = slot.load(as: UInt.self)
                 if word & 1 == 0 {
-                    Unmanaged<_AnyFinalizer>.fromOpaque(UnsafeRawPointer(bitPattern: word).unsafelyUnwrapped)
+                    Unmanaged<ErasedFinalizer>.fromOpaque(UnsafeRawPointer(bitPattern: word).unsafelyUnwrapped)
                         ._withUnsafeGuaranteedRef(body)
                 }
                 slot += MemoryLayout<UInt>.stride
@@ -112,7 +112,7 @@ struct _ExitLog: ~Copyable {
     }
 
     @inline(never)
-    private mutating func addChunk(_ shard: _Shard) {
+    private mutating func addChunk(_ shard: Shard) {
         let chunk = UnsafeMutableRawPointer.allocate(byteCount: Self.chunkBytes, alignment: Self.chunkBytes)
         chunk.storeBytes(of: Unmanaged.passUnretained(shard).toOpaque(), as: UnsafeMutableRawPointer.self)
         chunk.storeBytes(of: newest, toByteOffset: 8, as: UnsafeMutableRawPointer?.self)

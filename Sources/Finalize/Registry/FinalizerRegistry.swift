@@ -51,7 +51,7 @@ import Darwin
 public final class FinalizerRegistry: Sendable {
     @usableFromInline let _core: _RegistryCore
     /// Owns the shards; the core reaches them unretained (see `_RegistryCore`).
-    private let _shards: [_Shard]
+    private let _shards: [Shard]
 
     /// The process-wide registry used by the free `finalize` functions.
     ///
@@ -117,7 +117,7 @@ public final class FinalizerRegistry: Sendable {
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void = FinalizerRegistry.reportToStandardError
     ) {
         self.init(
-            sweepInterval: sweepInterval, onFailure: onFailure, diagnose: _writeToStandardError,
+            sweepInterval: sweepInterval, onFailure: onFailure, diagnose: writeToStandardError,
             exitTimeout: exitTimeout)
     }
 
@@ -132,38 +132,38 @@ public final class FinalizerRegistry: Sendable {
         exitTimeout: Duration = .seconds(5),
         pacing: Duration? = nil
     ) {
-        let pacing = pacing ?? sweepInterval.flatMap { $0 > .zero ? Self._clamped($0) : nil } ?? .milliseconds(100)
+        let pacing = pacing ?? sweepInterval.flatMap { $0 > .zero ? Self.clamped($0) : nil } ?? .milliseconds(100)
         let (core, shards) = _RegistryCore.make(
             onFailure: onFailure, diagnose: diagnose, sweepInterval: pacing,
             exitTimeout: max(exitTimeout, .zero),
-            sweeperInterval: sweepInterval.flatMap { $0 > .zero ? Self._clamped($0) : nil })
+            sweeperInterval: sweepInterval.flatMap { $0 > .zero ? Self.clamped($0) : nil })
         _core = core
         _shards = shards
         // Listed for process exit and for the fork handlers (both installed
         // with the first registry).
-        _ProcessExit.add(core)
-        _ForkSafety.track(core)
+        ProcessExit.add(core)
+        ForkSafety.track(core)
     }
 
     /// The sweep interval actually used: at least a microsecond, so a zero
     /// wait never arises from a sub-nanosecond interval, and at most 100 years, so the
     /// sweeper's deadline (now plus the interval) cannot overflow.
-    static func _clamped(_ interval: Duration) -> Duration {
+    static func clamped(_ interval: Duration) -> Duration {
         min(max(interval, .microseconds(1)), .seconds(100 * 365 * 86_400))
     }
 
     deinit {
-        _ProcessExit.remove(_core)
+        ProcessExit.remove(_core)
         _core.sweeperThread.stopAndWait(signal: _core.signal)
         _core.end()
-        _ForkSafety.registryEnded(_core, shards: _shards)
+        ForkSafety.registryEnded(_core, shards: _shards)
     }
 
     /// The default failure handler: one line on standard error, e.g.
     /// `Finalize: cleanup registered at App/Pool.swift:31 failed during sweep: timeout`.
     @Sendable
     public static func reportToStandardError(_ failure: FinalizerFailure) {
-        _writeToStandardError("Finalize: \(failure)")
+        writeToStandardError("Finalize: \(failure)")
     }
 
     // MARK: - Registration
@@ -287,7 +287,7 @@ public final class FinalizerRegistry: Sendable {
         _core.checkResource(resource, owner: owner, runsAtExit: runsAtExit, site: site)
         return _core.registerHost(
             owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
-            payload: .holding(_ResourceBox(resource, consume cleanup)), site: site)
+            payload: .holding(ResourceBox(resource, consume cleanup)), site: site)
     }
 
     /// Registers `cleanup` to run once with `resource` when `owner` dies
@@ -330,7 +330,7 @@ public final class FinalizerRegistry: Sendable {
         _core.checkResource(resource, owner: owner, runsAtExit: runsAtExit, site: site)
         return _core.register(
             owner: owner, runsAtExit: runsAtExit,
-            payload: .holding(_ResourceBox(resource, consume cleanup)), site: site)
+            payload: .holding(ResourceBox(resource, consume cleanup)), site: site)
     }
 
     // MARK: - Running
@@ -390,7 +390,7 @@ public final class FinalizerRegistry: Sendable {
     /// - Returns: how many cleanups this call ran (its sweep included).
     @discardableResult
     public func shutdown() async -> Int {
-        await _ShutdownRun.runAwaiting([_core])
+        await ShutdownRun.runAwaiting([_core])
     }
 
     /// Returns once every asynchronous cleanup started so far (by owner
@@ -420,6 +420,6 @@ public final class FinalizerRegistry: Sendable {
     /// where each was registered: the tool for finding a cleanup that keeps
     /// its owner alive.
     public var pending: [FinalizerInfo] {
-        _core.pendingFinalizers(exitOnly: false).compactMap { $0._info() }
+        _core.pendingFinalizers(exitOnly: false).compactMap { $0.info() }
     }
 }

@@ -5,7 +5,7 @@ import Synchronization
 /// Ownership, chosen so that no reference count is shared between threads
 /// on the hot paths:
 /// - the public ``FinalizerRegistry`` owns the core and the shards;
-/// - each shard owns the core (`_Shard.core`), and each finalizer owns its
+/// - each shard owns the core (`Shard.core`), and each finalizer owns its
 ///   shard, so a finalizer's retain and release touch the per-processor
 ///   shard, never an object every thread touches;
 /// - the core reaches its shards through `shardTable`, unretained: it only
@@ -18,28 +18,28 @@ import Synchronization
 @usableFromInline
 final class _RegistryCore: Sendable {
     /// The shards, unretained (the public registry owns them).
-    let shardTable: _ShardTable
+    let shardTable: ShardTable
     let shardMask: Int
     /// The last registration's sequence number (newest-first order), one
     /// counter for every registry of the process, so that process exit can
     /// run newest first across registries. Taken under the registering
-    /// shard's lock; see `Finalizer._sequence`. On a cache line of its own.
-    var sequence: _LineAtomic { _RegistryCore.processSequence }
-    static let processSequence = _LineAtomic()
+    /// shard's lock; see `Finalizer.sequence`. On a cache line of its own.
+    var sequence: RegistrationCounter { _RegistryCore.processSequence }
+    static let processSequence = RegistrationCounter()
     /// The asynchronous cleanups started and not yet finished.
-    let asyncCleanups = _AsyncCleanups()
+    let asyncCleanups = RunningAsyncCleanups()
     let onFailure: @Sendable (FinalizerFailure) -> Void
     /// Where misuse warnings go (standard error unless a test says otherwise).
     let diagnose: @Sendable (String) -> Void
     /// Registration sites already warned about, so a loop warns once.
-    let warnedSites = _WarnedSites()
+    let warnedSites = WarnedSites()
     let signal = _SweepSignal()
     /// The background sweeper thread, started by the first watched
     /// registration (see `_SweeperThread`).
     let sweeperThread: _SweeperThread
     /// Dead watched owners' entries that a sweep took out of the tables and
     /// is running; `shutdown()` runs what they still hold.
-    let inFlight = _InFlightSweeps()
+    let inFlight = InFlightSweeps()
     /// Shutdowns running now; while there is one, registrations are also
     /// recorded as newcomers (see `shutdown()`).
     let shutdownsInProgress = Atomic<Int>(0)
@@ -47,11 +47,11 @@ final class _RegistryCore: Sendable {
     /// registry's asynchronous cleanups.
     let exitTimeout: Duration
     /// Which threads run those shutdowns (for a forked child: see
-    /// `_ForkSafety`).
-    let shutdownThreads = _ShutdownThreads()
+    /// `ForkSafety`).
+    let shutdownThreads = ShutdownThreads()
     /// When the background sweeper looks at which generation (its thread,
     /// or a test, drives it through `sweepTick(now:)`).
-    let pacer: _SpinLocked<_SweepPacer>
+    let pacer: SpinLocked<SweepPacer>
 
     deinit {
         shardTable.deallocate()
@@ -60,19 +60,19 @@ final class _RegistryCore: Sendable {
     /// Creates a core and its shards; the caller keeps the shards alive.
     static func make(
         onFailure: @escaping @Sendable (FinalizerFailure) -> Void,
-        diagnose: @escaping @Sendable (String) -> Void = _writeToStandardError,
+        diagnose: @escaping @Sendable (String) -> Void = writeToStandardError,
         sweepInterval: Duration = .milliseconds(100), exitTimeout: Duration = .seconds(5),
         sweeperInterval: Duration? = nil
-    ) -> (_RegistryCore, [_Shard]) {
+    ) -> (_RegistryCore, [Shard]) {
         // Twice the processors, rounded up to a power of two: a thread's
         // shard is picked by the processor it runs on.
         var count = 2
-        while count < 2 * _processorCount() && count < _StatusWord.shardLimit { count <<= 1 }
+        while count < 2 * processorCount() && count < StatusWord.shardLimit { count <<= 1 }
         let core = _RegistryCore(
             shardCount: count, onFailure: onFailure, diagnose: diagnose, sweepInterval: sweepInterval,
             exitTimeout: exitTimeout, sweeperInterval: sweeperInterval)
-        let cohorts = _SweepPacer(interval: sweepInterval).youngCohorts
-        let shards = (0..<count).map { _Shard(core: core, index: $0, youngCohorts: cohorts) }
+        let cohorts = SweepPacer(interval: sweepInterval).youngCohorts
+        let shards = (0..<count).map { Shard(core: core, index: $0, youngCohorts: cohorts) }
         for (index, shard) in shards.enumerated() { core.shardTable.set(index, shard) }
         return (core, shards)
     }
@@ -83,19 +83,19 @@ final class _RegistryCore: Sendable {
         sweeperInterval: Duration?
     ) {
         self.exitTimeout = exitTimeout
-        pacer = _SpinLocked(_SweepPacer(interval: sweepInterval))
+        pacer = SpinLocked(SweepPacer(interval: sweepInterval))
         sweeperThread = _SweeperThread(interval: sweeperInterval)
         // The first watched registration finds the sweeper "idle" and
         // starts it (`wakeSweeper()`).
         if sweeperInterval != nil { signal.idle.store(true, ordering: .sequentiallyConsistent) }
-        shardTable = _ShardTable(count: shardCount)
+        shardTable = ShardTable(count: shardCount)
         shardMask = shardCount - 1
         self.onFailure = onFailure
         self.diagnose = diagnose
     }
 
     /// The shards (valid while the public registry is alive).
-    var shards: [_Shard] {
+    var shards: [Shard] {
         (0..<shardTable.count).map { index in shardTable.withShard(index) { $0 } }
     }
 
@@ -116,14 +116,14 @@ final class _RegistryCore: Sendable {
     @inline(__always)
     func registerHost<Resource>(
         owner: AnyObject, bag: borrowing FinalizerBag, runsAtExit: Bool,
-        payload: consuming _Payload, site: _RegistrationSite
+        payload: consuming CleanupPayload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
-        if _UnownedOwner.isDeallocating(owner) {
+        if UnownedOwner.isDeallocating(owner) {
             return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
         }
         let finalizer: Finalizer<Resource> = makeHostFinalizer(
             owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
-        bag._add(Unmanaged.passRetained(finalizer._erased))
+        bag.add(Unmanaged.passRetained(finalizer.erased))
         return finalizer
     }
 
@@ -131,14 +131,14 @@ final class _RegistryCore: Sendable {
     /// in a bag).
     @inline(__always)
     private func makeHostFinalizer<Resource>(
-        owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
+        owner: AnyObject, runsAtExit: Bool, payload: consuming CleanupPayload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
-        let shardIndex = _currentProcessor() & shardMask
+        let shardIndex = currentProcessor() & shardMask
         let finalizer = Finalizer<Resource>(
-            owner: _UnownedOwner(uncounted: owner), fileID: site.file,
-            status: _StatusWord(runsAtExit: runsAtExit, watched: false, shard: shardIndex, line: site.lineNumber),
+            owner: UnownedOwner(uncounted: owner), fileID: site.file,
+            status: StatusWord(runsAtExit: runsAtExit, watched: false, shard: shardIndex, line: site.lineNumber),
             payload: consume payload)
-        shardTable.withShard(shardIndex) { $0.enterHost(finalizer._erased) }
+        shardTable.withShard(shardIndex) { $0.enterHost(finalizer.erased) }
         return finalizer
     }
 
@@ -146,28 +146,28 @@ final class _RegistryCore: Sendable {
     /// per-class cache) goes to its bag, any other is watched.
     @inline(__always)
     func register<Resource>(
-        owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
+        owner: AnyObject, runsAtExit: Bool, payload: consuming CleanupPayload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
-        if _UnownedOwner.isDeallocating(owner) {
+        if UnownedOwner.isDeallocating(owner) {
             return runOnDeallocatingOwner(owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
         }
-        if let host = _HostTypeCache.accessor(for: owner) {
+        if let host = HostTypeCache.accessor(for: owner) {
             let finalizer: Finalizer<Resource> = makeHostFinalizer(
                 owner: owner, runsAtExit: runsAtExit, payload: consume payload, site: site)
-            host.add(Unmanaged.passRetained(finalizer._erased), toBagOf: owner)
+            host.add(Unmanaged.passRetained(finalizer.erased), toBagOf: owner)
             return finalizer
         }
         // The watched entry, not the finalizer, holds the owner's count; the
         // finalizer holds its shard.
-        let shardIndex = _currentProcessor() & shardMask
+        let shardIndex = currentProcessor() & shardMask
         let shard = shardTable.unmanagedShard(shardIndex)
         let finalizer = Finalizer<Resource>(
-            owner: _UnownedOwner(uncounted: owner), fileID: site.file,
-            status: _StatusWord(runsAtExit: runsAtExit, watched: true, shard: shardIndex, line: site.lineNumber),
+            owner: UnownedOwner(uncounted: owner), fileID: site.file,
+            status: StatusWord(runsAtExit: runsAtExit, watched: true, shard: shardIndex, line: site.lineNumber),
             payload: consume payload)
-        finalizer._home = shard.retain().toOpaque()
-        let entry = _WatchedEntry(counting: owner, finalizer: finalizer._erased)
-        let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, finalizer._erased) }
+        finalizer.home = shard.retain().toOpaque()
+        let entry = WatchedEntry(counting: owner, finalizer: finalizer.erased)
+        let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, finalizer.erased) }
         if signal.idle.load(ordering: .sequentiallyConsistent) { wakeSweeper() }
         if !due.isEmpty { _ = runDue(due, collections: 1) }
         return finalizer
@@ -177,17 +177,17 @@ final class _RegistryCore: Sendable {
     /// now (as its death would) and hand back a dead finalizer.
     @inline(never)
     private func runOnDeallocatingOwner<Resource>(
-        owner: AnyObject, runsAtExit: Bool, payload: consuming _Payload, site: _RegistrationSite
+        owner: AnyObject, runsAtExit: Bool, payload: consuming CleanupPayload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         let finalizer = Finalizer<Resource>(
-            owner: _UnownedOwner(uncounted: owner), fileID: site.file,
-            status: _StatusWord(runsAtExit: runsAtExit, watched: false, shard: 0, line: site.lineNumber)
+            owner: UnownedOwner(uncounted: owner), fileID: site.file,
+            status: StatusWord(runsAtExit: runsAtExit, watched: false, shard: 0, line: site.lineNumber)
                 .ran(.ownerDeinit),
             payload: nil)
         do {
             try payload.run()
         } catch {
-            _report(FinalizerFailure(error: error, trigger: .ownerDeinit, fileID: site.fileID, line: site.lineNumber))
+            report(FinalizerFailure(error: error, trigger: .ownerDeinit, fileID: site.fileID, line: site.lineNumber))
         }
         return finalizer
     }
@@ -231,7 +231,7 @@ final class _RegistryCore: Sendable {
 
     // MARK: - Bookkeeping
 
-    func _report(_ failure: FinalizerFailure) {
+    func report(_ failure: FinalizerFailure) {
         onFailure(failure)
     }
 
@@ -245,8 +245,8 @@ final class _RegistryCore: Sendable {
 
     /// Every pending finalizer (with `exitOnly`, those that run at exit),
     /// oldest registration first.
-    func pendingFinalizers(exitOnly: Bool) -> [_AnyFinalizer] {
-        var result: [_AnyFinalizer] = []
+    func pendingFinalizers(exitOnly: Bool) -> [ErasedFinalizer] {
+        var result: [ErasedFinalizer] = []
         for shard in shards {
             result.append(contentsOf: shard.pendingFinalizers(exitOnly: exitOnly))
         }
@@ -257,7 +257,7 @@ final class _RegistryCore: Sendable {
                 result.append(contentsOf: batch.pendingFinalizers())
             }
         }
-        return _orderedBySequence(result, newestFirst: false) { $0._sequence }
+        return orderedBySequence(result, newestFirst: false) { $0.sequence }
     }
 
     // MARK: - Sweep and shutdown
@@ -267,14 +267,14 @@ final class _RegistryCore: Sendable {
         sweep(.all)
     }
 
-    func sweep(_ generations: _Shard.Generations) -> Int {
-        var due: [_WatchedEntry] = []
+    func sweep(_ generations: Shard.Generations) -> Int {
+        var due: [WatchedEntry] = []
         var collections = 0
         // Between shards this sweep holds counted collections while it waits
         // for the next shard's lock: a fork must not come then (see
-        // `_ForkGate`), until the batch is published.
-        let stripe = _ForkGate.currentStripe
-        _ForkGate.enter(stripe)
+        // `ForkGate`), until the batch is published.
+        let stripe = ForkGate.currentStripe
+        ForkGate.enter(stripe)
         for shard in shards where shard.watchedEntries.load(ordering: .relaxed) > 0 {
             let found = shard.sweep(generations, dropDetached: shard.hasManyDeadWatchedEntries)
             if !found.isEmpty {
@@ -283,11 +283,11 @@ final class _RegistryCore: Sendable {
             }
         }
         guard !due.isEmpty else {
-            _ForkGate.leave(stripe)
+            ForkGate.leave(stripe)
             return 0
         }
         let batch = publishDue(due, collections: collections)
-        _ForkGate.leave(stripe)
+        ForkGate.leave(stripe)
         return runPublished(batch)
     }
 
@@ -302,9 +302,9 @@ final class _RegistryCore: Sendable {
             for shard in shards { shard.promote() }
         }
         if plan.sweepOld {
-            let started = _monotonicNow()
+            let started = monotonicNow()
             ran += sweep(.old)
-            let took = _monotonicNow() - started
+            let took = monotonicNow() - started
             pacer.withLock { $0.oldSweepFinished(at: now, took: took) }
         }
         return ran
@@ -321,28 +321,28 @@ final class _RegistryCore: Sendable {
     /// Each shard that handed over entries counted a collection under its
     /// lock (`collections` in all); they end once the batch is published,
     /// and shutdown waits for collections in progress before it looks.
-    func runDue(_ due: [_WatchedEntry], collections: Int) -> Int {
+    func runDue(_ due: [WatchedEntry], collections: Int) -> Int {
         runPublished(publishDue(due, collections: collections))
     }
 
     /// The first half of `runDue`: sorts and publishes the batch, and ends
     /// its collections.
-    func publishDue(_ due: [_WatchedEntry], collections: Int) -> _DueBatch {
-        let batch = _DueBatch(due)
+    func publishDue(_ due: [WatchedEntry], collections: Int) -> SweepBatch {
+        let batch = SweepBatch(due)
         inFlight.insert(batch)
         inFlight.endCollections(collections)
         return batch
     }
 
     /// The second half of `runDue`: runs the published batch and withdraws it.
-    func runPublished(_ batch: _DueBatch) -> Int {
+    func runPublished(_ batch: SweepBatch) -> Int {
         let ran = batch.fire()
         inFlight.remove(batch)
         return ran
     }
 
     func shutdown() -> Int {
-        _ShutdownRun.run([self])
+        ShutdownRun.run([self])
     }
 
     /// The public registry is gone: run what shutdown runs, and detach the
@@ -356,9 +356,9 @@ final class _RegistryCore: Sendable {
         for shard in shards {
             for entry in shard.removeAllWatched() {
                 if entry.owner.isDeallocating {
-                    _ = entry.withFinalizer { $0._fire(.sweep, requiringExitFlag: false) }
+                    _ = entry.withFinalizer { $0.fire(.sweep, requiringExitFlag: false) }
                 } else {
-                    entry.withFinalizer { $0._abandon() }
+                    entry.withFinalizer { $0.abandon() }
                 }
                 entry.release()
             }
@@ -370,8 +370,8 @@ final class _RegistryCore: Sendable {
 /// A fixed table of unretained shard references, so registration reaches
 /// its shard without reference counting. The public registry owns the
 /// shards for as long as the table is used.
-struct _ShardTable: @unchecked Sendable {
-    private let base: UnsafeMutablePointer<Unmanaged<_Shard>>
+struct ShardTable: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<Unmanaged<Shard>>
     let count: Int
 
     init(count: Int) {
@@ -379,24 +379,24 @@ struct _ShardTable: @unchecked Sendable {
         // Read by every registration: cache-line aligned and padded, so no
         // other allocation (a shard's lock, say) shares its line.
         base = UnsafeMutableRawPointer.allocate(
-            byteCount: max(count * MemoryLayout<Unmanaged<_Shard>>.stride, _cacheLineSize),
-            alignment: _cacheLineSize
-        ).bindMemory(to: Unmanaged<_Shard>.self, capacity: count)
+            byteCount: max(count * MemoryLayout<Unmanaged<Shard>>.stride, cacheLineSize),
+            alignment: cacheLineSize
+        ).bindMemory(to: Unmanaged<Shard>.self, capacity: count)
     }
 
     /// Fills slot `index`, once, before the core is shared.
-    func set(_ index: Int, _ shard: _Shard) {
+    func set(_ index: Int, _ shard: Shard) {
         (base + index).initialize(to: Unmanaged.passUnretained(shard))
     }
 
     @inline(__always)
-    func withShard<Result>(_ index: Int, _ body: (_Shard) -> Result) -> Result {
+    func withShard<Result>(_ index: Int, _ body: (Shard) -> Result) -> Result {
         base[index]._withUnsafeGuaranteedRef(body)
     }
 
     /// Shard `index`, unretained.
     @inline(__always)
-    func unmanagedShard(_ index: Int) -> Unmanaged<_Shard> {
+    func unmanagedShard(_ index: Int) -> Unmanaged<Shard> {
         base[index]
     }
 
@@ -408,11 +408,11 @@ struct _ShardTable: @unchecked Sendable {
 
 /// The registration counter, alone on its cache line (and the next one: some
 /// processors fetch lines in pairs), allocated once per registry.
-struct _LineAtomic: @unchecked Sendable {
+struct RegistrationCounter: @unchecked Sendable {
     private let pointer: UnsafeMutablePointer<Atomic<UInt64>>
 
     init() {
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: 2 * _cacheLineSize, alignment: 2 * _cacheLineSize)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: 2 * cacheLineSize, alignment: 2 * cacheLineSize)
             .bindMemory(to: Atomic<UInt64>.self, capacity: 1)
         pointer.initialize(to: Atomic(0))
     }
@@ -439,27 +439,27 @@ struct _LineAtomic: @unchecked Sendable {
 
 /// The cache line size assumed for padding (64 bytes on the x86_64 and
 /// arm64 processors Finalize targets).
-let _cacheLineSize = 64
+let cacheLineSize = 64
 
 /// The registration sites a registry has warned about (rarely touched: only
 /// on misuse).
-final class _WarnedSites: Sendable {
-    private let lock = _SpinLock()
-    nonisolated(unsafe) private var sites: Set<_SiteKey> = []
+final class WarnedSites: Sendable {
+    private let lock = SpinLock()
+    nonisolated(unsafe) private var sites: Set<SiteKey> = []
 
     /// Records `site`; true the first time.
     func insert(_ site: _RegistrationSite) -> Bool {
-        lock.withLock { sites.insert(_SiteKey(site)).inserted }
+        lock.withLock { sites.insert(SiteKey(site)).inserted }
     }
 
-    /// Fork handlers (`_ForkSafety`).
+    /// Fork handlers (`ForkSafety`).
     func lockForFork() { lock.lock() }
     func unlockAfterFork() { lock.unlock() }
 }
 
 /// A registration site as a hashable key: the `#fileID` literal's address
 /// and the line.
-struct _SiteKey: Hashable, Sendable {
+struct SiteKey: Hashable, Sendable {
     let file: UInt
     let line: UInt32
 
@@ -473,13 +473,13 @@ struct _SiteKey: Hashable, Sendable {
 /// owns the entries' counts and gives them back when it goes, so whoever
 /// still holds the batch (the sweep, a shutdown that found it) may fire
 /// its finalizers.
-final class _DueBatch: @unchecked Sendable {
+final class SweepBatch: @unchecked Sendable {
     /// Oldest registration first (as the tables hold them; sorted only if
     /// several shards or generations interleave); run from the end.
-    private let entries: [_WatchedEntry]
+    private let entries: [WatchedEntry]
 
-    init(_ due: [_WatchedEntry]) {
-        entries = _orderedBySequence(due, newestFirst: false) { $0.sequence }
+    init(_ due: [WatchedEntry]) {
+        entries = orderedBySequence(due, newestFirst: false) { $0.sequence }
     }
 
     deinit {
@@ -490,24 +490,24 @@ final class _DueBatch: @unchecked Sendable {
     /// sweep (trigger `.sweep`); returns how many this call ran.
     func fire() -> Int {
         var ran = 0
-        for entry in entries.reversed() where entry.withFinalizer({ $0._fire(.sweep, requiringExitFlag: false) }) {
+        for entry in entries.reversed() where entry.withFinalizer({ $0.fire(.sweep, requiringExitFlag: false) }) {
             ran += 1
         }
         return ran
     }
 
-    func pendingFinalizers() -> [_AnyFinalizer] {
+    func pendingFinalizers() -> [ErasedFinalizer] {
         entries.compactMap { entry in
-            entry.withFinalizer { $0._isPendingNow ? $0 : nil }
+            entry.withFinalizer { $0.isPendingNow ? $0 : nil }
         }
     }
 }
 
 /// The batches being run by sweeps right now (rarely more than one), and
 /// the collections on their way to becoming one.
-final class _InFlightSweeps: Sendable {
-    private let lock = _SpinLock()
-    nonisolated(unsafe) private var batches: [_DueBatch] = []
+final class InFlightSweeps: Sendable {
+    private let lock = SpinLock()
+    nonisolated(unsafe) private var batches: [SweepBatch] = []
     /// Shards that handed dead owners' entries to a sweep not yet published.
     private let collecting = Atomic<Int>(0)
 
@@ -524,14 +524,14 @@ final class _InFlightSweeps: Sendable {
     /// Waits until every collection counted so far is published.
     func waitForCollections() {
         var spins = 0
-        while collecting.load(ordering: .acquiring) > 0 { _backOff(&spins) }
+        while collecting.load(ordering: .acquiring) > 0 { backOff(&spins) }
     }
 
-    func insert(_ batch: _DueBatch) {
+    func insert(_ batch: SweepBatch) {
         lock.withLock { batches.append(batch) }
     }
 
-    func remove(_ batch: _DueBatch) {
+    func remove(_ batch: SweepBatch) {
         // The batch is released by the caller, after the lock is dropped.
         lock.withLock {
             if let index = batches.lastIndex(where: { $0 === batch }) { batches.remove(at: index) }
@@ -539,11 +539,11 @@ final class _InFlightSweeps: Sendable {
     }
 
     /// The batches running now, retained.
-    func snapshot() -> [_DueBatch] {
+    func snapshot() -> [SweepBatch] {
         lock.withLock { batches }
     }
 
-    /// Fork handlers (`_ForkSafety`). In a child, the batches that other
+    /// Fork handlers (`ForkSafety`). In a child, the batches that other
     /// threads were running stay listed: their finalizers still pending
     /// there run at the child's shutdown, like any other.
     func lockForFork() { lock.lock() }

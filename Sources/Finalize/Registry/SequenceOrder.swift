@@ -5,7 +5,7 @@
 /// allocating, whether the input is already in order, which is the usual
 /// case: each shard keeps its entries in registration order.
 @inline(__always)
-func _orderedBySequence<Item>(
+func orderedBySequence<Item>(
     _ items: [Item], newestFirst: Bool, _ sequence: (Item) -> UInt64
 ) -> [Item] {
     guard items.count > 1 else { return items }

@@ -9,34 +9,34 @@ import _FinalizeShims
 /// the table, sweeps and sorts copy and move without touching a reference
 /// count. Whoever takes an entry out of its table for good gives both back
 /// with `release()`, exactly once.
-struct _WatchedEntry: @unchecked Sendable {
-    let owner: _UnownedOwner
-    private let _finalizer: Unmanaged<_AnyFinalizer>
+struct WatchedEntry: @unchecked Sendable {
+    let owner: UnownedOwner
+    private let finalizerReference: Unmanaged<ErasedFinalizer>
 
     /// Takes the owner's unowned count and a strong reference to `finalizer`.
     @inline(__always)
-    init(counting owner: AnyObject, finalizer: _AnyFinalizer) {
-        self.owner = _UnownedOwner(counting: owner)
-        _finalizer = .passRetained(finalizer)
+    init(counting owner: AnyObject, finalizer: ErasedFinalizer) {
+        self.owner = UnownedOwner(counting: owner)
+        finalizerReference = .passRetained(finalizer)
     }
 
     /// Runs `body` on the finalizer, borrowing the entry's own reference.
     @inline(__always)
-    func withFinalizer<Result>(_ body: (_AnyFinalizer) -> Result) -> Result {
-        _finalizer._withUnsafeGuaranteedRef(body)
+    func withFinalizer<Result>(_ body: (ErasedFinalizer) -> Result) -> Result {
+        finalizerReference._withUnsafeGuaranteedRef(body)
     }
 
     /// The finalizer's registration number.
     @inline(__always)
     var sequence: UInt64 {
-        withFinalizer { $0._sequence }
+        withFinalizer { $0.sequence }
     }
 
     /// Gives back the owner's unowned count and the finalizer reference.
     @inline(__always)
     func release() {
         owner.release()
-        _finalizer.release()
+        finalizerReference.release()
     }
 }
 
@@ -46,31 +46,31 @@ struct _WatchedEntry: @unchecked Sendable {
 /// runs on, so threads registering at once rarely meet on a lock or a cache
 /// line.
 ///
-/// - Host finalizers each hold a slot of the shard's exit log (`_ExitLog`):
+/// - Host finalizers each hold a slot of the shard's exit log (`ExitLog`):
 ///   registration writes the finalizer's address into a free slot, and the
 ///   finalizer gives the slot back once it has run or been detached. The
 ///   log does not own them (their owners' bags do); a slot is given back,
 ///   under this lock, before its bag can release the finalizer. So every
 ///   finalizer in the log is alive.
 /// - Watched finalizers live in tables of entries that own them, by age
-///   (see `_SweepPacer`): `young`, in cohorts by registration time, and
+///   (see `SweepPacer`): `young`, in cohorts by registration time, and
 ///   `old`. Entries of finalizers
 ///   that ran or were detached are dropped lazily, in amortized compactions
 ///   that keep the tables within about twice their live entries.
-final class _Shard: @unchecked Sendable {
+final class Shard: @unchecked Sendable {
     struct State: ~Copyable {
-        var log = _ExitLog()
-        var young: _Cohorts<_WatchedEntry>
-        var old = _EntryBuffer<_WatchedEntry>()
-        var sweepWatchedAt = _Shard.minimumCompaction
+        var log = ExitLog()
+        var young: Cohorts<WatchedEntry>
+        var old = _EntryBuffer<WatchedEntry>()
+        var sweepWatchedAt = Shard.minimumCompaction
         /// Registrations made while a shutdown runs (see
         /// `_RegistryCore.shutdown()`), retained.
-        var newcomers: [_AnyFinalizer] = []
+        var newcomers: [ErasedFinalizer] = []
 
         var watchedCount: Int { young.count + old.count }
 
         init(youngCohorts: Int) {
-            young = _Cohorts(count: youngCohorts)
+            young = Cohorts(count: youngCohorts)
         }
     }
 
@@ -80,9 +80,9 @@ final class _Shard: @unchecked Sendable {
     /// (the registry, or its pending host finalizers) keeps the core too.
     let core: _RegistryCore
     let index: Int
-    /// Guards `_state`.
-    let stateLock = _SpinLock()
-    @exclusivity(unchecked) private nonisolated(unsafe) var _state: State
+    /// Guards `lockedState`.
+    let stateLock = SpinLock()
+    @exclusivity(unchecked) private nonisolated(unsafe) var lockedState: State
     /// Pending watched finalizers in this shard (decremented by whoever
     /// claims one).
     let liveWatched = Atomic<Int>(0)
@@ -93,12 +93,12 @@ final class _Shard: @unchecked Sendable {
     /// Keeps neighbouring shards (allocated one after another) off each
     /// other's cache lines: two processors working on two shards must not
     /// share a line.
-    private let _padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+    private let padding: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
 
     init(core: _RegistryCore, index: Int, youngCohorts: Int) {
         self.core = core
         self.index = index
-        _state = State(youngCohorts: youngCohorts)
+        lockedState = State(youngCohorts: youngCohorts)
     }
 
     /// Runs `body` with the shard's state, under its lock.
@@ -106,7 +106,7 @@ final class _Shard: @unchecked Sendable {
     private func withState<Result>(_ body: (inout State) -> Result) -> Result {
         stateLock.lock()
         defer { stateLock.unlock() }
-        return body(&_state)
+        return body(&lockedState)
     }
 
     // MARK: - Hosts
@@ -114,13 +114,13 @@ final class _Shard: @unchecked Sendable {
     /// Numbers a new host finalizer and gives it a slot in the exit log, in
     /// one critical section.
     @inline(__always)
-    func enterHost(_ finalizer: _AnyFinalizer) {
+    func enterHost(_ finalizer: ErasedFinalizer) {
         stateLock.lock()
         // The number first, then the shutdown check (see `recordNewcomer`).
-        finalizer._sequence = core.sequence.next()
-        finalizer._home = _state.log.insert(finalizer, shard: self)
+        finalizer.sequence = core.sequence.next()
+        finalizer.home = lockedState.log.insert(finalizer, shard: self)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
-            _state.newcomers.append(finalizer)
+            lockedState.newcomers.append(finalizer)
         }
         stateLock.unlock()
     }
@@ -129,7 +129,7 @@ final class _Shard: @unchecked Sendable {
     @inline(__always)
     func leaveHost(_ slot: UnsafeMutableRawPointer) {
         stateLock.lock()
-        let orphanDone = _state.log.remove(slot)
+        let orphanDone = lockedState.log.remove(slot)
         stateLock.unlock()
         if orphanDone {
             // The registry is gone and this was the shard's last pending
@@ -143,7 +143,7 @@ final class _Shard: @unchecked Sendable {
     var hostCount: Int {
         withState { state in
             var count = 0
-            state.log.forEach { if $0._isPendingNow { count += 1 } }
+            state.log.forEach { if $0.isPendingNow { count += 1 } }
             return count
         }
     }
@@ -153,7 +153,7 @@ final class _Shard: @unchecked Sendable {
     func runningHostSites() -> [(fileID: String, line: Int)] {
         withState { state in
             var sites: [(fileID: String, line: Int)] = []
-            state.log.forEach { if !$0._isPendingNow { sites.append($0._site) } }
+            state.log.forEach { if !$0.isPendingNow { sites.append($0.registrationSite) } }
             return sites
         }
     }
@@ -176,26 +176,26 @@ final class _Shard: @unchecked Sendable {
     /// Numbers and adds a watched entry (`finalizer` is its finalizer);
     /// returns the entries an amortized sweep found due, to be run by the
     /// caller after the lock is released.
-    func appendWatched(_ entry: consuming _WatchedEntry, _ finalizer: _AnyFinalizer) -> [_WatchedEntry] {
+    func appendWatched(_ entry: consuming WatchedEntry, _ finalizer: ErasedFinalizer) -> [WatchedEntry] {
         liveWatched.wrappingAdd(1, ordering: .relaxed)
         // Locked by hand rather than through `withState`: a closure would
         // capture `entry` and so copy it.
         stateLock.lock()
         defer { stateLock.unlock() }
-        finalizer._sequence = core.sequence.next()
-        _state.young.append(entry)
+        finalizer.sequence = core.sequence.next()
+        lockedState.young.append(entry)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
-            _state.newcomers.append(finalizer)
+            lockedState.newcomers.append(finalizer)
         }
-        var due: [_WatchedEntry] = []
-        if _state.watchedCount >= _state.sweepWatchedAt {
-            collect(&_state, .all, into: &due, dropDetached: true)
+        var due: [WatchedEntry] = []
+        if lockedState.watchedCount >= lockedState.sweepWatchedAt {
+            collect(&lockedState, .all, into: &due, dropDetached: true)
             // Under the lock: a shutdown that finds these entries gone from
             // the table also finds this collection pending (see `runDue`).
             if !due.isEmpty { core.inFlight.beginCollection() }
         }
         // Sequentially consistent: pairs with the sweeper's idle check.
-        watchedEntries.store(_state.watchedCount, ordering: .sequentiallyConsistent)
+        watchedEntries.store(lockedState.watchedCount, ordering: .sequentiallyConsistent)
         return due
     }
 
@@ -208,9 +208,9 @@ final class _Shard: @unchecked Sendable {
     /// (and, with `dropDetached`, every entry whose finalizer is no longer
     /// pending). The dead owners' entries are returned; their unowned
     /// counts are released by `_RegistryCore.runDue(_:)` after the claim.
-    func sweep(_ generations: Generations, dropDetached: Bool) -> [_WatchedEntry] {
+    func sweep(_ generations: Generations, dropDetached: Bool) -> [WatchedEntry] {
         withState { state in
-            var due: [_WatchedEntry] = []
+            var due: [WatchedEntry] = []
             collect(&state, generations, into: &due, dropDetached: dropDetached)
             // Under the lock, as in `appendWatched`.
             if !due.isEmpty { core.inFlight.beginCollection() }
@@ -219,7 +219,7 @@ final class _Shard: @unchecked Sendable {
         }
     }
 
-    /// Moves the oldest young cohort to the old table (see `_SweepPacer`).
+    /// Moves the oldest young cohort to the old table (see `SweepPacer`).
     func promote() {
         withState { state in state.young.promote(into: &state.old) }
     }
@@ -255,14 +255,14 @@ final class _Shard: @unchecked Sendable {
     /// Every finalizer of this shard that is pending (with `exitOnly`, and
     /// runs at exit), for shutdown and diagnostics: strong references, taken
     /// under the lock, in no particular order.
-    func pendingFinalizers(exitOnly: Bool) -> [_AnyFinalizer] {
+    func pendingFinalizers(exitOnly: Bool) -> [ErasedFinalizer] {
         withState { state in
-            var result: [_AnyFinalizer] = []
-            let wanted: (_AnyFinalizer) -> Bool = { exitOnly ? $0._isPendingAtExit : $0._isPendingNow }
+            var result: [ErasedFinalizer] = []
+            let wanted: (ErasedFinalizer) -> Bool = { exitOnly ? $0.isPendingAtExit : $0.isPendingNow }
             state.log.forEach { finalizer in
                 if wanted(finalizer) { result.append(finalizer) }
             }
-            let visit: (borrowing _WatchedEntry) -> Bool = { entry in
+            let visit: (borrowing WatchedEntry) -> Bool = { entry in
                 entry.withFinalizer { finalizer in
                     if wanted(finalizer) { result.append(finalizer) }
                 }
@@ -281,7 +281,7 @@ final class _Shard: @unchecked Sendable {
     }
 
     /// The newcomers recorded since `cursor` (which moves past them).
-    func newcomers(since cursor: inout Int) -> [_AnyFinalizer] {
+    func newcomers(since cursor: inout Int) -> [ErasedFinalizer] {
         withState { state in
             let start = min(cursor, state.newcomers.count)
             cursor = state.newcomers.count
@@ -302,7 +302,7 @@ final class _Shard: @unchecked Sendable {
     /// Empties the watched tables (the registry is ending); the entries are
     /// returned for the caller to settle and release. Host finalizers stay
     /// in the log: they leave it when their bags run them.
-    func removeAllWatched() -> [_WatchedEntry] {
+    func removeAllWatched() -> [WatchedEntry] {
         withState { state in
             var entries = state.young.removeAll()
             entries.append(contentsOf: state.old.removeAll())
@@ -314,7 +314,7 @@ final class _Shard: @unchecked Sendable {
     // MARK: - Under the lock
 
     private func collect(
-        _ state: inout State, _ generations: Generations, into due: inout [_WatchedEntry], dropDetached: Bool
+        _ state: inout State, _ generations: Generations, into due: inout [WatchedEntry], dropDetached: Bool
     ) {
         if generations != .old {
             state.young.forEachCohort { collect(&$0, into: &due, dropDetached: dropDetached) }
@@ -328,10 +328,10 @@ final class _Shard: @unchecked Sendable {
     }
 
     private func collect(
-        _ table: inout _EntryBuffer<_WatchedEntry>, into due: inout [_WatchedEntry], dropDetached: Bool
+        _ table: inout _EntryBuffer<WatchedEntry>, into due: inout [WatchedEntry], dropDetached: Bool
     ) {
         table.removeAll { entry in
-            !entry.owner.isDeallocating && !(dropDetached && !entry.withFinalizer { $0._isPendingNow })
+            !entry.owner.isDeallocating && !(dropDetached && !entry.withFinalizer { $0.isPendingNow })
         } removed: { entry in
             // Asking again is sound: an owner never stops deallocating.
             if entry.owner.isDeallocating {

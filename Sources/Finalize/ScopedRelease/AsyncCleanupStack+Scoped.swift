@@ -31,14 +31,14 @@ public func withAsyncCleanupStack(
     _ body: (AsyncCleanupStack) async throws -> Void
 ) async throws {
     let stack = AsyncCleanupStack()
-    var unwinder: _CleanupUnwinder
+    var unwinder: CleanupUnwinder
     do {
         try await body(stack)
-        unwinder = _CleanupUnwinder(bodyError: nil)
+        unwinder = CleanupUnwinder(bodyError: nil)
     } catch {
-        unwinder = _CleanupUnwinder(bodyError: error)
+        unwinder = CleanupUnwinder(bodyError: error)
     }
-    await stack._unwind(&unwinder)
+    await stack.unwind(&unwinder)
     try unwinder.finish()
 }
 
@@ -70,13 +70,13 @@ public func withAsyncCleanupStack<T>(
     do {
         value = try await body(stack)
     } catch {
-        var unwinder = _CleanupUnwinder(bodyError: error)
-        await stack._unwind(&unwinder)
+        var unwinder = CleanupUnwinder(bodyError: error)
+        await stack.unwind(&unwinder)
         try unwinder.finish(rethrowing: error)
         throw error  // not reached: finish always throws when given the body's error
     }
-    var unwinder = _CleanupUnwinder(bodyError: nil)
-    await stack._unwind(&unwinder)
+    var unwinder = CleanupUnwinder(bodyError: nil)
+    await stack.unwind(&unwinder)
     try unwinder.finish()
     return value
 }

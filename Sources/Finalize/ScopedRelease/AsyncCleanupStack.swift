@@ -39,7 +39,7 @@
 /// runs, `push` callbacks see and may suppress the current error, one error
 /// is rethrown unchanged and several become ``CleanupErrors``.
 public final class AsyncCleanupStack {
-    enum _Entry: ~Copyable {
+    enum Entry: ~Copyable {
         case sync(_CleanupEntry)
         case deferred(() async throws -> Void, _RegistrationSite)
         case exit(((any Error)?) async throws -> Bool, _RegistrationSite)
@@ -56,22 +56,22 @@ public final class AsyncCleanupStack {
     // one append, pop, hand-over or flag write that never calls out meanwhile.
 
     /// Oldest first; unwinding pops from the end.
-    @exclusivity(unchecked) var _entries = _EntryBuffer<_Entry>()
+    @exclusivity(unchecked) var entries = _EntryBuffer<Entry>()
     /// True while the stack unwinds; a nested `close()` does nothing.
-    @exclusivity(unchecked) var _isUnwinding = false
+    @exclusivity(unchecked) var isUnwinding = false
     /// Where a stack deinitialized with entries reports failures; nil means
-    /// the defaults of `_CleanupUnwinder.report(to:)`. Tests set it to
+    /// the defaults of `CleanupUnwinder.report(to:)`. Tests set it to
     /// observe the reports.
-    var _reportFailure: (@Sendable (FinalizerFailure) -> Void)?
+    var reportFailure: (@Sendable (FinalizerFailure) -> Void)?
 
     /// The actor the stack was created or last filled on, where the fallback
     /// of a stack deinitialized with entries runs them. Weak: an actor that
     /// owns a stack made on itself must not be kept alive by it (once the
     /// actor is gone, nothing else can touch its state either).
-    private weak var _isolation: (any Actor)?
-    /// The identity of `_isolation`, so that recording the same actor on
+    private weak var lastIsolation: (any Actor)?
+    /// The identity of `lastIsolation`, so that recording the same actor on
     /// every entry costs a comparison, not a weak store.
-    @exclusivity(unchecked) private var _isolationID: ObjectIdentifier?
+    @exclusivity(unchecked) private var lastIsolationID: ObjectIdentifier?
 
     /// Creates an empty stack.
     ///
@@ -83,7 +83,7 @@ public final class AsyncCleanupStack {
     /// - Parameter isolation: the actor a dropped stack's leftover entries
     ///   run on; the caller's actor by default (nil: the global executor).
     public init(isolation: (any Actor)? = #isolation) {
-        _note(isolation)
+        note(isolation)
     }
 
     /// Records the actor entries are being added on. A stack is not
@@ -91,39 +91,39 @@ public final class AsyncCleanupStack {
     /// stack made in nonisolated code and then filled on an actor records
     /// that actor); nil (nonisolated code) never replaces an actor.
     @inline(__always)
-    private func _note(_ isolation: (any Actor)?) {
+    private func note(_ isolation: (any Actor)?) {
         guard let isolation else { return }
         let id = ObjectIdentifier(isolation)
-        if id != _isolationID {
-            _isolation = isolation
-            _isolationID = id
+        if id != lastIsolationID {
+            lastIsolation = isolation
+            lastIsolationID = id
         }
     }
 
     deinit {
-        guard !_entries.isEmpty else { return }
+        guard !entries.isEmpty else { return }
         // Run the newest synchronous entries here, as CleanupStack would.
-        var unwinder = _CleanupUnwinder(bodyError: nil)
-        while _entries.withLast({ $0.isSync }) == true, case .sync(let entry)? = _entries.popLast() {
+        var unwinder = CleanupUnwinder(bodyError: nil)
+        while entries.withLast({ $0.isSync }) == true, case .sync(let entry)? = entries.popLast() {
             unwinder.run(entry)
         }
-        guard !_entries.isEmpty else {
-            unwinder.report(to: _reportFailure)
+        guard !entries.isEmpty else {
+            unwinder.report(to: reportFailure)
             return
         }
         // The rest needs awaiting, which a deinit cannot do. Nothing else
         // can reach these closures any more, so hand them to a task, with
         // the errors so far: it is one unwinding (a `push` callback there
         // sees and may suppress them), reported once, at its end.
-        let rest = _AbandonedAsyncEntries(
-            entries: _entries.takeAll(), unwinder: unwinder, reportFailure: _reportFailure)
-        let isolation = _isolation
+        let rest = AbandonedAsyncEntries(
+            entries: entries.takeAll(), unwinder: unwinder, reportFailure: reportFailure)
+        let isolation = lastIsolation
         Task { await rest.run(isolation: isolation) }
     }
 
     /// The number of entries waiting to run.
     public var count: Int {
-        _entries.count
+        entries.count
     }
 
     /// Adds a synchronous cleanup that runs when the stack unwinds.
@@ -144,8 +144,8 @@ public final class AsyncCleanupStack {
         fileID: StaticString = #fileID, line: Int = #line,
         _ body: consuming @escaping () throws -> Void
     ) {
-        _note(isolation)
-        _entries.append(.sync(.deferred(body, _RegistrationSite(fileID: fileID, line: line))))
+        note(isolation)
+        entries.append(.sync(.deferred(body, _RegistrationSite(fileID: fileID, line: line))))
     }
 
     /// Adds an asynchronous cleanup that runs when the stack unwinds:
@@ -171,8 +171,8 @@ public final class AsyncCleanupStack {
         fileID: StaticString = #fileID, line: Int = #line,
         _ body: consuming @escaping () async throws -> Void
     ) {
-        _note(isolation)
-        _entries.append(.deferred(body, _RegistrationSite(fileID: fileID, line: line)))
+        note(isolation)
+        entries.append(.deferred(body, _RegistrationSite(fileID: fileID, line: line)))
     }
 
     /// Adds a synchronous exit callback that sees the current error and may
@@ -190,8 +190,8 @@ public final class AsyncCleanupStack {
         fileID: StaticString = #fileID, line: Int = #line,
         _ exit: consuming @escaping ((any Error)?) throws -> Bool
     ) {
-        _note(isolation)
-        _entries.append(.sync(.exit(exit, _RegistrationSite(fileID: fileID, line: line))))
+        note(isolation)
+        entries.append(.sync(.exit(exit, _RegistrationSite(fileID: fileID, line: line))))
     }
 
     /// Adds an asynchronous exit callback that sees the current error and may
@@ -220,8 +220,8 @@ public final class AsyncCleanupStack {
         fileID: StaticString = #fileID, line: Int = #line,
         _ exit: consuming @escaping ((any Error)?) async throws -> Bool
     ) {
-        _note(isolation)
-        _entries.append(.exit(exit, _RegistrationSite(fileID: fileID, line: line)))
+        note(isolation)
+        entries.append(.exit(exit, _RegistrationSite(fileID: fileID, line: line)))
     }
 
     /// Acquires a resource and, only if that succeeds, adds its release:
@@ -253,8 +253,8 @@ public final class AsyncCleanupStack {
         release: @escaping (R) async throws -> Void
     ) async rethrows -> R {
         let resource = try await acquire()
-        _note(isolation)
-        _entries.append(.deferred({ try await release(resource) }, _RegistrationSite(fileID: fileID, line: line)))
+        note(isolation)
+        entries.append(.deferred({ try await release(resource) }, _RegistrationSite(fileID: fileID, line: line)))
         return resource
     }
 
@@ -279,8 +279,8 @@ public final class AsyncCleanupStack {
         fileID: StaticString = #fileID, line: Int = #line,
         _ finalizer: Finalizer<R>
     ) -> Finalizer<R> {
-        _note(isolation)
-        _entries.append(.sync(.adopting(finalizer, _RegistrationSite(fileID: fileID, line: line))))
+        note(isolation)
+        entries.append(.sync(.adopting(finalizer, _RegistrationSite(fileID: fileID, line: line))))
         return finalizer
     }
 
@@ -289,8 +289,8 @@ public final class AsyncCleanupStack {
     ///
     /// - Returns: a new stack holding the entries, in the same order.
     public func move() -> AsyncCleanupStack {
-        let moved = AsyncCleanupStack(isolation: _isolation)
-        moved._entries = _entries.takeAll()
+        let moved = AsyncCleanupStack(isolation: lastIsolation)
+        moved.entries = entries.takeAll()
         return moved
     }
 
@@ -307,25 +307,25 @@ public final class AsyncCleanupStack {
     ///   pending error unchanged; or ``CleanupErrors`` with all of them in the
     ///   order they happened.
     public func close(isolation: isolated (any Actor)? = #isolation) async throws {
-        var unwinder = _CleanupUnwinder(bodyError: nil)
-        await _unwind(&unwinder)
+        var unwinder = CleanupUnwinder(bodyError: nil)
+        await unwind(&unwinder)
         try unwinder.finish()
     }
 
     /// Awaits every entry, newest first, including those added meanwhile.
-    func _unwind(isolation: isolated (any Actor)? = #isolation, _ unwinder: inout _CleanupUnwinder) async {
-        guard !_isUnwinding else { return }
-        _isUnwinding = true
-        defer { _isUnwinding = false }
-        while let entry = _entries.popLast() {
-            await Self._run(entry, &unwinder)
+    func unwind(isolation: isolated (any Actor)? = #isolation, _ unwinder: inout CleanupUnwinder) async {
+        guard !isUnwinding else { return }
+        isUnwinding = true
+        defer { isUnwinding = false }
+        while let entry = entries.popLast() {
+            await Self.run(entry, &unwinder)
         }
-        _entries.shrinkIfEmpty()
+        entries.shrinkIfEmpty()
     }
 
     /// Runs one entry and records its outcome.
-    static func _run(
-        isolation: isolated (any Actor)? = #isolation, _ entry: consuming _Entry, _ unwinder: inout _CleanupUnwinder
+    static func run(
+        isolation: isolated (any Actor)? = #isolation, _ entry: consuming Entry, _ unwinder: inout CleanupUnwinder
     ) async {
         switch consume entry {
         case .sync(let entry):
@@ -358,14 +358,14 @@ extension AsyncCleanupStack: Sendable {}
 /// entries, so the task is their sole owner. What the closures themselves
 /// capture is the caller's responsibility, which is why the documentation
 /// says to close the stack instead.
-final class _AbandonedAsyncEntries: @unchecked Sendable {
-    var entries: _EntryBuffer<AsyncCleanupStack._Entry>
+final class AbandonedAsyncEntries: @unchecked Sendable {
+    var entries: _EntryBuffer<AsyncCleanupStack.Entry>
     /// The unwinding the deinit began (the errors of the entries it ran).
-    let unwinder: _CleanupUnwinder
+    let unwinder: CleanupUnwinder
     let reportFailure: (@Sendable (FinalizerFailure) -> Void)?
 
     init(
-        entries: consuming _EntryBuffer<AsyncCleanupStack._Entry>, unwinder: _CleanupUnwinder,
+        entries: consuming _EntryBuffer<AsyncCleanupStack.Entry>, unwinder: CleanupUnwinder,
         reportFailure: (@Sendable (FinalizerFailure) -> Void)?
     ) {
         self.entries = entries
@@ -377,7 +377,7 @@ final class _AbandonedAsyncEntries: @unchecked Sendable {
     func run(isolation: isolated (any Actor)?) async {
         var unwinder = unwinder
         while let entry = entries.popLast() {
-            await AsyncCleanupStack._run(isolation: isolation, entry, &unwinder)
+            await AsyncCleanupStack.run(isolation: isolation, entry, &unwinder)
         }
         unwinder.report(to: reportFailure)
     }

@@ -29,14 +29,14 @@
 /// - Throws: what is left of the body's and the cleanups' errors, as above.
 public func withCleanupStack(_ body: (CleanupStack) throws -> Void) throws {
     let stack = CleanupStack()
-    var unwinder: _CleanupUnwinder
+    var unwinder: CleanupUnwinder
     do {
         try body(stack)
-        unwinder = _CleanupUnwinder(bodyError: nil)
+        unwinder = CleanupUnwinder(bodyError: nil)
     } catch {
-        unwinder = _CleanupUnwinder(bodyError: error)
+        unwinder = CleanupUnwinder(bodyError: error)
     }
-    stack._unwind(&unwinder)
+    stack.unwind(&unwinder)
     try unwinder.finish()
 }
 
@@ -72,13 +72,13 @@ public func withCleanupStack<T>(_ body: (CleanupStack) throws -> T) throws -> T 
     do {
         value = try body(stack)
     } catch {
-        var unwinder = _CleanupUnwinder(bodyError: error)
-        stack._unwind(&unwinder)
+        var unwinder = CleanupUnwinder(bodyError: error)
+        stack.unwind(&unwinder)
         try unwinder.finish(rethrowing: error)
         throw error  // not reached: finish always throws when given the body's error
     }
-    var unwinder = _CleanupUnwinder(bodyError: nil)
-    stack._unwind(&unwinder)
+    var unwinder = CleanupUnwinder(bodyError: nil)
+    stack.unwind(&unwinder)
     try unwinder.finish()
     return value
 }

@@ -56,11 +56,11 @@ public final class CleanupStack {
     @usableFromInline @exclusivity(unchecked) var _entries = _EntryBuffer<_CleanupEntry>()
     /// True while ``close()`` (or a scope) unwinds, so a cleanup that calls
     /// `close()` on its own stack does not start a nested unwinding.
-    @exclusivity(unchecked) var _isUnwinding = false
+    @exclusivity(unchecked) var isUnwinding = false
     /// Where a stack deinitialized with entries reports failures; nil means
-    /// the defaults of `_CleanupUnwinder.report(to:)`. Tests set it to
+    /// the defaults of `CleanupUnwinder.report(to:)`. Tests set it to
     /// observe the reports.
-    var _reportFailure: ((FinalizerFailure) -> Void)?
+    var reportFailure: ((FinalizerFailure) -> Void)?
 
     /// Creates an empty stack.
     ///
@@ -70,9 +70,9 @@ public final class CleanupStack {
 
     deinit {
         guard !_entries.isEmpty else { return }
-        var unwinder = _CleanupUnwinder(bodyError: nil)
-        _unwind(&unwinder)
-        unwinder.report(to: _reportFailure)
+        var unwinder = CleanupUnwinder(bodyError: nil)
+        unwind(&unwinder)
+        unwinder.report(to: reportFailure)
     }
 
     /// The number of entries waiting to run.
@@ -275,18 +275,18 @@ public final class CleanupStack {
     ///   pending error unchanged; or ``CleanupErrors`` with all of them in the
     ///   order they happened.
     public func close() throws {
-        var unwinder = _CleanupUnwinder(bodyError: nil)
-        _unwind(&unwinder)
+        var unwinder = CleanupUnwinder(bodyError: nil)
+        unwind(&unwinder)
         try unwinder.finish()
     }
 
     /// Runs every entry, newest first, including those added meanwhile.
     /// Iterative: an entry that adds an entry does not deepen the call stack.
     @inline(__always)
-    func _unwind(_ unwinder: inout _CleanupUnwinder) {
-        guard !_isUnwinding else { return }
-        _isUnwinding = true
-        defer { _isUnwinding = false }
+    func unwind(_ unwinder: inout CleanupUnwinder) {
+        guard !isUnwinding else { return }
+        isUnwinding = true
+        defer { isUnwinding = false }
         // An entry is off the stack before it runs, so one it pushes is
         // simply the next one here.
         while let entry = _entries.popLast() {

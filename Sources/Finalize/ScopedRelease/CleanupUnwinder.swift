@@ -21,14 +21,14 @@ enum _CleanupEntry: ~Copyable {
 
     /// `adopt`: runs the finalizer at scope end if it is still pending. Its
     /// error leaves wrapped with the finalizer's registry and registration
-    /// site (`_AdoptedFailure`), so that a stack that is never closed reports
+    /// site (`AdoptedFailure`), so that a stack that is never closed reports
     /// it where that finalizer's other failures go; the unwinder unwraps it.
     static func adopting<R>(_ finalizer: Finalizer<R>, _ site: _RegistrationSite) -> _CleanupEntry {
         .deferred(
             {
-                let registered = finalizer._site
-                _ = try finalizer._run(trigger: .scopeEnd) { error, core in
-                    _AdoptedFailure(error: error, core: core, fileID: registered.fileID, line: registered.line)
+                let registered = finalizer.registrationSite
+                _ = try finalizer.run(trigger: .scopeEnd) { error, core in
+                    AdoptedFailure(error: error, core: core, fileID: registered.fileID, line: registered.line)
                 }
             }, site)
     }
@@ -37,7 +37,7 @@ enum _CleanupEntry: ~Copyable {
 /// An adopted finalizer's cleanup error on its way out of its entry: the
 /// error, the finalizer's registry and its registration site. Never seen
 /// outside the unwinder, which unwraps it when it records it.
-struct _AdoptedFailure: Error {
+struct AdoptedFailure: Error {
     let error: any Error
     let core: _RegistryCore
     let fileID: String
@@ -56,11 +56,11 @@ struct _AdoptedFailure: Error {
 /// - a `push` callback that returns `true` suppresses every pending error;
 /// - at the end, nothing pending returns, one error is thrown as is, several
 ///   become one ``CleanupErrors``, oldest first.
-struct _CleanupUnwinder {
+struct CleanupUnwinder {
     /// Pending errors, oldest first, each with the site of the entry that
     /// threw it (nil for the scope body's error) and, for an adopted
     /// finalizer, its registry and registration site.
-    private var pending: [(error: any Error, site: _RegistrationSite?, adopted: _AdoptedFailure?)] = []
+    private var pending: [(error: any Error, site: _RegistrationSite?, adopted: AdoptedFailure?)] = []
     /// Whether the body's error is still pending (no suppression since).
     private var bodyErrorPending: Bool
 
@@ -81,7 +81,7 @@ struct _CleanupUnwinder {
 
     /// A cleanup threw `error`; it becomes the current error.
     mutating func record(_ error: any Error, site: _RegistrationSite) {
-        if let adopted = error as? _AdoptedFailure {
+        if let adopted = error as? AdoptedFailure {
             pending.append((adopted.error, site, adopted))
         } else {
             pending.append((error, site, nil))
@@ -138,7 +138,7 @@ struct _CleanupUnwinder {
             if let handler {
                 handler(failure)
             } else if let adopted {
-                adopted.core._report(failure)
+                adopted.core.report(failure)
             } else {
                 FinalizerRegistry.reportToStandardError(failure)
             }

@@ -28,9 +28,9 @@
 /// the resource moves: returned from a function, stored in a non-copyable
 /// struct, handed over with ``take()`` once setup succeeded.
 public struct UniqueResource<Resource>: ~Copyable {
-    private let _resource: Resource
+    private let ownedResource: Resource
     /// nil once released or taken: the deinit then does nothing.
-    private var _release: ((Resource) -> Void)?
+    private var releaseAction: ((Resource) -> Void)?
 
     /// Takes ownership of `resource`; `release` runs once with it when this
     /// value's life ends, unless ``take()`` hands the resource back first.
@@ -40,27 +40,27 @@ public struct UniqueResource<Resource>: ~Copyable {
     ///   - release: frees it; runs at most once, on the thread that ends the
     ///     value's life (or calls ``release()``).
     public init(_ resource: Resource, release: @escaping (Resource) -> Void) {
-        _resource = resource
-        _release = release
+        ownedResource = resource
+        releaseAction = release
     }
 
     deinit {
-        if let release = _release {
-            release(_resource)
+        if let release = releaseAction {
+            release(ownedResource)
         }
     }
 
     /// The resource, for use while this value owns it. Do not release it
     /// yourself: the release closure will.
     public var resource: Resource {
-        _resource
+        ownedResource
     }
 
     /// Releases the resource now, ending this value's life.
     public consuming func release() {
-        if let release = _release {
-            _release = nil
-            release(_resource)
+        if let release = releaseAction {
+            releaseAction = nil
+            release(ownedResource)
         }
     }
 
@@ -75,7 +75,7 @@ public struct UniqueResource<Resource>: ~Copyable {
     ///
     /// - Returns: the resource.
     public consuming func take() -> Resource {
-        _release = nil
-        return _resource
+        releaseAction = nil
+        return ownedResource
     }
 }

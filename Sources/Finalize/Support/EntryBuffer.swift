@@ -164,10 +164,10 @@ extension _EntryBuffer where Entry: Copyable {
 }
 
 /// The young watched entries of one shard, in cohorts by registration time
-/// (see `_SweepPacer`): a ring of `count` buffers, the newest receiving
+/// (see `SweepPacer`): a ring of `count` buffers, the newest receiving
 /// registrations; a promotion hands the oldest cohort over and starts a new
 /// one.
-struct _Cohorts<Entry>: ~Copyable {
+struct Cohorts<Entry>: ~Copyable {
     private let buffers: UnsafeMutablePointer<_EntryBuffer<Entry>>
     let cohortCount: Int
     /// The cohort receiving registrations.

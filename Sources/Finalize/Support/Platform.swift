@@ -9,14 +9,14 @@ import _FinalizeShims
 
 /// Gives the processor to another thread (used when a busy bit is contended).
 @inline(__always)
-func _yieldThread() {
+func yieldThread() {
     sched_yield()
 }
 
 /// The processor the calling thread runs on, or 0 where unknown. Registration
 /// uses it to pick a shard, so two threads rarely share a lock or a cache line.
 @inline(__always)
-func _currentProcessor() -> Int {
+func currentProcessor() -> Int {
     #if os(Linux)
     return Int(max(sched_getcpu(), 0))
     #else
@@ -25,13 +25,13 @@ func _currentProcessor() -> Int {
 }
 
 /// The number of configured processors (at least 1).
-func _processorCount() -> Int {
+func processorCount() -> Int {
     max(Int(sysconf(Int32(_SC_NPROCESSORS_CONF))), 1)
 }
 
 /// Writes `message` and a newline to standard error, unbuffered (one
 /// `write(2)` call for short lines, so lines from threads do not interleave).
-func _writeToStandardError(_ message: String) {
+func writeToStandardError(_ message: String) {
     var line = message
     line.append("\n")
     line.withUTF8 { bytes in
@@ -46,7 +46,7 @@ func _writeToStandardError(_ message: String) {
 
 /// The monotonic clock's reading (`CLOCK_MONOTONIC`), as a duration since
 /// an arbitrary origin.
-func _monotonicNow() -> Duration {
+func monotonicNow() -> Duration {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return .seconds(Int64(now.tv_sec)) + .nanoseconds(Int64(now.tv_nsec))

@@ -8,13 +8,13 @@ import Synchronization
 /// a cleanup, and is rarely contended (a shard is mostly used by the
 /// threads of one processor). Unlocking is a plain release store, where a
 /// mutex pays a second atomic read-modify-write, a measurable part of a
-/// registration. A waiter spins on loads, then yields (`_backOff`).
+/// registration. A waiter spins on loads, then yields (`backOff`).
 ///
 /// Not `Synchronization.Mutex`: on Linux its contended path waits inside the
 /// precompiled standard library, which ThreadSanitizer does not instrument,
 /// so TSan reports false races on the data it guards. Atomics are
 /// instrumented.
-struct _SpinLock: ~Copyable, Sendable {
+struct SpinLock: ~Copyable, Sendable {
     private let held = Atomic<Bool>(false)
 
     init() {}
@@ -42,7 +42,7 @@ struct _SpinLock: ~Copyable, Sendable {
     private func lockSlow() {
         var spins = 0
         repeat {
-            while held.load(ordering: .relaxed) { _backOff(&spins) }
+            while held.load(ordering: .relaxed) { backOff(&spins) }
         } while !held.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     }
 }

@@ -19,7 +19,7 @@ import Synchronization
 // 1. completes the lazy initialization of `FinalizerRegistry.shared` if
 //    another thread is in the middle of it (it takes none of the locks
 //    below), so no child inherits a `swift_once` in progress;
-// 2. closes `_ForkGate` and waits until no thread is inside it: the gate
+// 2. closes `ForkGate` and waits until no thread is inside it: the gate
 //    counts the holders of the locks that cannot be enumerated (a
 //    finalizer's busy bit, a bag's lock bit) and the sweeps that collect
 //    from several shards (such a sweep holds a counted collection while it
@@ -64,14 +64,14 @@ import Synchronization
 /// processors do not share a line; a section enters and leaves the same
 /// stripe. Entering costs one sequentially consistent add and one load;
 /// leaving, one releasing subtract.
-enum _ForkGate {
-    static let stripeCount = _StatusWord.shardLimit
-    private static let storage = _ForkGateStorage(stripes: stripeCount)
+enum ForkGate {
+    static let stripeCount = StatusWord.shardLimit
+    private static let storage = ForkGateStorage(stripes: stripeCount)
 
     /// The stripe for a section that is not about one finalizer.
     @inline(__always)
     static var currentStripe: Int {
-        _currentProcessor() & (stripeCount - 1)
+        currentProcessor() & (stripeCount - 1)
     }
 
     @inline(__always)
@@ -89,11 +89,11 @@ enum _ForkGate {
     /// A fork is being prepared: step out, wait for the gate to open, and
     /// enter again.
     @inline(never)
-    private static func enterSlow(_ stripe: Int, _ storage: _ForkGateStorage) {
+    private static func enterSlow(_ stripe: Int, _ storage: ForkGateStorage) {
         var spins = 0
         repeat {
             storage.counter(stripe).pointee.wrappingSubtract(1, ordering: .releasing)
-            while storage.closed.pointee.load(ordering: .acquiring) { _backOff(&spins) }
+            while storage.closed.pointee.load(ordering: .acquiring) { backOff(&spins) }
             storage.counter(stripe).pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
         } while storage.closed.pointee.load(ordering: .sequentiallyConsistent)
     }
@@ -104,7 +104,7 @@ enum _ForkGate {
         storage.closed.pointee.store(true, ordering: .sequentiallyConsistent)
         for stripe in 0..<stripeCount {
             var spins = 0
-            while storage.counter(stripe).pointee.load(ordering: .sequentiallyConsistent) != 0 { _backOff(&spins) }
+            while storage.counter(stripe).pointee.load(ordering: .sequentiallyConsistent) != 0 { backOff(&spins) }
         }
     }
 
@@ -129,15 +129,15 @@ enum _ForkGate {
 
 /// The gate's closed flag and counters, each on its own cache line;
 /// allocated once, never freed.
-final class _ForkGateStorage: @unchecked Sendable {
+final class ForkGateStorage: @unchecked Sendable {
     /// Line 0: the closed flag; line 1 + n: stripe n's counter.
     private let base: UnsafeMutableRawPointer
 
     init(stripes: Int) {
-        base = UnsafeMutableRawPointer.allocate(byteCount: (stripes + 1) * _cacheLineSize, alignment: _cacheLineSize)
+        base = UnsafeMutableRawPointer.allocate(byteCount: (stripes + 1) * cacheLineSize, alignment: cacheLineSize)
         base.bindMemory(to: Atomic<Bool>.self, capacity: 1).initialize(to: Atomic(false))
         for stripe in 0..<stripes {
-            (base + (stripe + 1) * _cacheLineSize).bindMemory(to: Atomic<Int>.self, capacity: 1)
+            (base + (stripe + 1) * cacheLineSize).bindMemory(to: Atomic<Int>.self, capacity: 1)
                 .initialize(to: Atomic(0))
         }
     }
@@ -149,30 +149,30 @@ final class _ForkGateStorage: @unchecked Sendable {
 
     @inline(__always)
     func counter(_ stripe: Int) -> UnsafeMutablePointer<Atomic<Int>> {
-        (base + (stripe + 1) * _cacheLineSize).assumingMemoryBound(to: Atomic<Int>.self)
+        (base + (stripe + 1) * cacheLineSize).assumingMemoryBound(to: Atomic<Int>.self)
     }
 }
 
 // MARK: - The registries a fork must quiesce
 
 /// The process-wide list of registry cores, and the fork handlers.
-enum _ForkSafety {
+enum ForkSafety {
     /// Created (and the handlers installed) with the first registry.
-    private static let state: _ForkState = {
-        _ForkGate.touch()
-        let state = _ForkState()
+    private static let state: ForkRecords = {
+        ForkGate.touch()
+        let state = ForkRecords()
         pthread_atfork(
-            { _ForkSafety.prepare() },
-            { _ForkSafety.parent() },
-            { _ForkSafety.child() })
+            { ForkSafety.prepare() },
+            { ForkSafety.parent() },
+            { ForkSafety.child() })
         return state
     }()
 
     /// A new registry's core (called once, from the registry's initializer).
     static func track(_ core: _RegistryCore) {
         let state = state
-        let pruned = state.lock.withLock { () -> [_ForkRecord] in
-            state.records.append(_ForkRecord(core: core))
+        let pruned = state.lock.withLock { () -> [ForkRecord] in
+            state.records.append(ForkRecord(core: core))
             return state.pruneOrphans()
         }
         withExtendedLifetime(pruned) {}
@@ -181,10 +181,10 @@ enum _ForkSafety {
     /// The registry of `core` has ended (`_RegistryCore.end()` returned):
     /// from now on only the shards its pending host finalizers use can be
     /// locked (when those finalizers settle), so only those stay listed.
-    static func registryEnded(_ core: _RegistryCore, shards: [_Shard]) {
+    static func registryEnded(_ core: _RegistryCore, shards: [Shard]) {
         let orphans = shards.filter { $0.hostCount > 0 }
         let state = state
-        let dropped = state.lock.withLock { () -> [_ForkRecord] in
+        let dropped = state.lock.withLock { () -> [ForkRecord] in
             var dropped = state.pruneOrphans()
             if let index = state.records.firstIndex(where: { $0.core === core }) {
                 if orphans.isEmpty {
@@ -207,11 +207,11 @@ enum _ForkSafety {
         // child inherits its initialization half-done.
         _ = FinalizerRegistry.shared
         // 2. The sections the handlers cannot enumerate.
-        _ForkGate.closeAndDrain()
+        ForkGate.closeAndDrain()
         // 3. The signal shutdown's and process exit's locks (taken by
         // nothing that holds another library lock), then every registry's.
-        _SignalShutdown.lockForFork()
-        _ProcessExit.lockForFork()
+        SignalShutdown.lockForFork()
+        ProcessExit.lockForFork()
         let state = state
         state.lock.lock()
         for record in state.records { record.lockForFork() }
@@ -221,37 +221,37 @@ enum _ForkSafety {
         let state = state
         for record in state.records.reversed() { record.unlockAfterFork(inChild: false) }
         state.lock.unlock()
-        _ProcessExit.unlockAfterFork()
-        _SignalShutdown.unlockAfterFork(inChild: false)
-        _ForkGate.open()
+        ProcessExit.unlockAfterFork()
+        SignalShutdown.unlockAfterFork(inChild: false)
+        ForkGate.open()
     }
 
     static func child() {
         let state = state
         for record in state.records.reversed() { record.unlockAfterFork(inChild: true) }
         state.lock.unlock()
-        _ProcessExit.unlockAfterFork()
-        _SignalShutdown.unlockAfterFork(inChild: true)
-        _ForkGate.resetInChild()
+        ProcessExit.unlockAfterFork()
+        SignalShutdown.unlockAfterFork(inChild: true)
+        ForkGate.resetInChild()
     }
 }
 
-final class _ForkState: @unchecked Sendable {
-    let lock = _SpinLock()
+final class ForkRecords: @unchecked Sendable {
+    let lock = SpinLock()
     /// Guarded by `lock`.
-    var records: [_ForkRecord] = []
+    var records: [ForkRecord] = []
 
     /// Under `lock`: forgets the orphaned shards whose host finalizers have
     /// all settled (nothing will lock them again), and the ended registries
     /// left with none; returns the records and shards to release after the
     /// lock is dropped.
-    func pruneOrphans() -> [_ForkRecord] {
-        var dropped: [_ForkRecord] = []
+    func pruneOrphans() -> [ForkRecord] {
+        var dropped: [ForkRecord] = []
         records.removeAll { record in
             guard let orphans = record.orphans else { return false }
             let remaining = orphans.filter { $0.hostCount > 0 }
             if remaining.count != orphans.count {
-                dropped.append(_ForkRecord(core: record.core, orphans: orphans))
+                dropped.append(ForkRecord(core: record.core, orphans: orphans))
                 record.orphans = remaining
             }
             return remaining.isEmpty
@@ -262,14 +262,14 @@ final class _ForkState: @unchecked Sendable {
 
 /// One registry core in the fork list. It holds the core strongly (a core is
 /// small, and it lives as long as its shards anyway).
-final class _ForkRecord: @unchecked Sendable {
+final class ForkRecord: @unchecked Sendable {
     let core: _RegistryCore
     /// nil while the registry lives (the core reaches all its shards); once
     /// it has ended, the shards still used by pending host finalizers,
     /// retained until they have none.
-    var orphans: [_Shard]?
+    var orphans: [Shard]?
 
-    init(core: _RegistryCore, orphans: [_Shard]? = nil) {
+    init(core: _RegistryCore, orphans: [Shard]? = nil) {
         self.core = core
         self.orphans = orphans
     }
@@ -340,7 +340,7 @@ final class _SweeperThread: @unchecked Sendable {
     /// The interval between sweeps, or nil for a registry without a sweeper.
     let interval: Duration?
     /// Guards `thread` and `stopped`.
-    let lock = _SpinLock()
+    let lock = SpinLock()
     private var thread: pthread_t?
     private var stopped = false
     /// A thread should be started at the next watched registration.
@@ -410,8 +410,8 @@ final class _SweeperThread: @unchecked Sendable {
 /// The threads running a shutdown of one registry, so that a forked child
 /// counts only the forking thread's own (`_RegistryCore.shutdownsInProgress`
 /// stays the number that matters on every hot path).
-final class _ShutdownThreads: @unchecked Sendable {
-    let lock = _SpinLock()
+final class ShutdownThreads: @unchecked Sendable {
+    let lock = SpinLock()
     private var threads: [pthread_t] = []
 
     func begin() {
@@ -437,10 +437,10 @@ final class _ShutdownThreads: @unchecked Sendable {
 
 // MARK: - A value under a spin lock
 
-/// A value guarded by a `_SpinLock` (the sweep pacer): unlike `Mutex`, its
+/// A value guarded by a `SpinLock` (the sweep pacer): unlike `Mutex`, its
 /// lock can be held across a fork by the fork handlers.
-final class _SpinLocked<Value: Sendable>: @unchecked Sendable {
-    let lock = _SpinLock()
+final class SpinLocked<Value: Sendable>: @unchecked Sendable {
+    let lock = SpinLock()
     private var value: Value
 
     init(_ value: Value) {

@@ -44,17 +44,17 @@ extension FinalizerRegistry {
                 throw SignalHandlingError(signal: signal, reason: "it cannot be caught")
             }
         }
-        try _SignalShutdown.start()
+        try SignalShutdown.start()
         // At least the watcher thread and this one accept them, so a
         // process that blocks them elsewhere still gets them.
         var set = sigset_t()
         sigemptyset(&set)
         for signalNumber in signals { sigaddset(&set, signalNumber) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        _SignalShutdown.accept(set)
+        SignalShutdown.accept(set)
         for signalNumber in signals {
             // SIG_ERR is the handler value -1.
-            let previous = signal(signalNumber, _SignalShutdown.handler)
+            let previous = signal(signalNumber, SignalShutdown.handler)
             if let previous, unsafeBitCast(previous, to: Int.self) == -1 {
                 throw SignalHandlingError(signal: signalNumber, reason: "signal() failed with errno \(errno)")
             }
@@ -79,7 +79,7 @@ public struct SignalHandlingError: Error, Sendable, CustomStringConvertible {
 
 /// The opt-in signal shutdown: a pipe the handler writes to, and a watcher
 /// thread that reads it.
-enum _SignalShutdown {
+enum SignalShutdown {
     /// The pipe's write end, for the handler (-1 until started).
     static let writeEnd = Atomic<Int32>(-1)
     /// The first signal received (0 before).
@@ -88,9 +88,9 @@ enum _SignalShutdown {
     /// The handler: async-signal-safe work only (atomics, write, signal,
     /// raise).
     static let handler: @convention(c) (Int32) -> Void = { signalNumber in
-        if _SignalShutdown.received.compareExchange(expected: 0, desired: signalNumber, ordering: .relaxed).exchanged {
+        if SignalShutdown.received.compareExchange(expected: 0, desired: signalNumber, ordering: .relaxed).exchanged {
             var byte = UInt8(truncatingIfNeeded: signalNumber)
-            _ = write(_SignalShutdown.writeEnd.load(ordering: .relaxed), &byte, 1)
+            _ = write(SignalShutdown.writeEnd.load(ordering: .relaxed), &byte, 1)
         } else {
             // A second signal during the shutdown: end now.
             signal(signalNumber, SIG_DFL)
@@ -101,7 +101,7 @@ enum _SignalShutdown {
     /// The start flag and the signals handled (and unblocked by the
     /// watcher, which asks on each wake-up), under a spin lock the fork
     /// handlers can hold across a fork.
-    private static let state = _SignalShutdownState()
+    private static let state = SignalShutdownState()
 
     static func accept(_ set: sigset_t) {
         var set = set
@@ -182,24 +182,24 @@ enum _SignalShutdown {
     /// The asynchronous shutdown of every live registry, waiting at most the
     /// longest exit timeout among them.
     static func shutDownEverything() {
-        let cores = _ProcessExit.liveCores()
+        let cores = ProcessExit.liveCores()
         guard !cores.isEmpty else { return }
-        let start = _monotonicNow()
-        let done = _Completion()
+        let start = monotonicNow()
+        let done = OneTimeEvent()
         Task.detached {
-            _ = await _ShutdownRun.runAwaiting(cores)
+            _ = await ShutdownRun.runAwaiting(cores)
             done.complete()
         }
         let longest = cores.map(\.exitTimeout).max() ?? .zero
         if !done.wait(until: start + longest) {
-            _ProcessExit.waitForAsyncCleanups(of: cores, from: start)
+            ProcessExit.waitForAsyncCleanups(of: cores, from: start)
         }
     }
 }
 
 /// The opt-in signal shutdown's mutable state.
-final class _SignalShutdownState: @unchecked Sendable {
-    let lock = _SpinLock()
+final class SignalShutdownState: @unchecked Sendable {
+    let lock = SpinLock()
     /// Guarded by `lock`.
     var started = false
     var accepted = sigset_t()

@@ -15,15 +15,15 @@ import Synchronization
 /// core in its `deinit`, before it ends, under the same lock the exit path
 /// holds while it retains the cores it will run. The `atexit` hook is
 /// installed when the first registry is created.
-enum _ProcessExit {
-    private static let state = _ProcessExitState()
+enum ProcessExit {
+    private static let state = ProcessExitState()
     private static let hookInstalled = Atomic<Bool>(false)
 
     static func add(_ core: _RegistryCore) {
         if !hookInstalled.load(ordering: .acquiring),
             hookInstalled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         {
-            atexit { _ProcessExit.runAtExit() }
+            atexit { ProcessExit.runAtExit() }
         }
         let key = UInt(bitPattern: ObjectIdentifier(core))
         state.lock.withLock { state.cores[key] = Unmanaged.passUnretained(core) }
@@ -49,8 +49,8 @@ enum _ProcessExit {
         let live = liveCores()
         guard !live.isEmpty else { return }
         for core in live { core.sweeperThread.stopWithoutWaiting(signal: core.signal) }
-        let started = _monotonicNow()
-        _ = _ShutdownRun.run(live)
+        let started = monotonicNow()
+        _ = ShutdownRun.run(live)
         waitForAsyncCleanups(of: live, from: started)
     }
 
@@ -64,12 +64,12 @@ enum _ProcessExit {
             // ends: those that are no longer pending are still running.
             let sites = core.shards.flatMap { $0.runningHostSites() }
             for site in sites {
-                core._report(FinalizerFailure(
+                core.report(FinalizerFailure(
                     error: AbandonedAtExit(timeout: core.exitTimeout, others: 0), trigger: .shutdown,
                     fileID: site.fileID, line: site.line))
             }
             if left > sites.count {
-                core._report(FinalizerFailure(
+                core.report(FinalizerFailure(
                     error: AbandonedAtExit(timeout: core.exitTimeout, others: left - sites.count),
                     trigger: .shutdown, fileID: "<watched owners>", line: 0))
             }
@@ -77,16 +77,16 @@ enum _ProcessExit {
     }
 }
 
-extension _ProcessExit {
-    /// The fork handlers hold the list's lock across a fork (`_ForkSafety`).
+extension ProcessExit {
+    /// The fork handlers hold the list's lock across a fork (`ForkSafety`).
     static func lockForFork() { state.lock.lock() }
     static func unlockAfterFork() { state.lock.unlock() }
 }
 
 /// The live registries' cores, by address, unretained; guarded by `lock` (a
 /// spin lock, which the fork handlers can hold across a fork).
-final class _ProcessExitState: @unchecked Sendable {
-    let lock = _SpinLock()
+final class ProcessExitState: @unchecked Sendable {
+    let lock = SpinLock()
     var cores: [UInt: Unmanaged<_RegistryCore>] = [:]
 }
 

@@ -16,7 +16,7 @@ import Synchronization
 /// mutex and condition variable are touched only when the count drops to
 /// zero while someone waits (the exit path must wait with a deadline on a
 /// thread that is not part of Swift concurrency).
-final class _AsyncCleanups: @unchecked Sendable {
+final class RunningAsyncCleanups: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let running = Atomic<Int>(0)
@@ -26,13 +26,13 @@ final class _AsyncCleanups: @unchecked Sendable {
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
     init() {
-        _check(pthread_mutex_init(mutex, nil), "pthread_mutex_init")
+        checkPOSIX(pthread_mutex_init(mutex, nil), "pthread_mutex_init")
         var attributes = pthread_condattr_t()
-        _check(pthread_condattr_init(&attributes), "pthread_condattr_init")
+        checkPOSIX(pthread_condattr_init(&attributes), "pthread_condattr_init")
         #if os(Linux)
-        _check(pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC), "pthread_condattr_setclock")
+        checkPOSIX(pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC), "pthread_condattr_setclock")
         #endif
-        _check(pthread_cond_init(condition, &attributes), "pthread_cond_init")
+        checkPOSIX(pthread_cond_init(condition, &attributes), "pthread_cond_init")
         pthread_condattr_destroy(&attributes)
     }
 
@@ -136,26 +136,26 @@ final class _AsyncCleanups: @unchecked Sendable {
 /// correctly; a failure is a bug in Finalize, and continuing would corrupt
 /// state.
 @inline(__always)
-func _check(_ result: Int32, _ call: StaticString) {
+func checkPOSIX(_ result: Int32, _ call: StaticString) {
     if result != 0 { fatalError("Finalize: \(call) failed with error \(result)") }
 }
 
 /// A one-time event a thread can wait for with a deadline (the signal
 /// watcher waits for the shutdown task).
-final class _Completion: @unchecked Sendable {
+final class OneTimeEvent: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     /// Guarded by `mutex`.
     private var done = false
 
     init() {
-        _check(pthread_mutex_init(mutex, nil), "pthread_mutex_init")
+        checkPOSIX(pthread_mutex_init(mutex, nil), "pthread_mutex_init")
         var attributes = pthread_condattr_t()
-        _check(pthread_condattr_init(&attributes), "pthread_condattr_init")
+        checkPOSIX(pthread_condattr_init(&attributes), "pthread_condattr_init")
         #if os(Linux)
-        _check(pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC), "pthread_condattr_setclock")
+        checkPOSIX(pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC), "pthread_condattr_setclock")
         #endif
-        _check(pthread_cond_init(condition, &attributes), "pthread_cond_init")
+        checkPOSIX(pthread_cond_init(condition, &attributes), "pthread_cond_init")
         pthread_condattr_destroy(&attributes)
     }
 
@@ -199,7 +199,7 @@ func _timedWait(
     return pthread_cond_timedwait(condition, mutex, &time) != ETIMEDOUT
     #else
     // Darwin: a relative wait (no monotonic clock attribute).
-    let remaining = deadline - _monotonicNow()
+    let remaining = deadline - monotonicNow()
     guard remaining > .zero else { return false }
     let (seconds, attoseconds) = remaining.components
     var relative = timespec(tv_sec: .init(seconds), tv_nsec: .init(attoseconds / 1_000_000_000))

@@ -13,7 +13,7 @@
 /// always registers another) cannot keep a shutdown from returning.
 ///
 /// Used by one thread or task at a time; `finish()` must be called once.
-final class _ShutdownRun {
+final class ShutdownRun {
     /// Newcomers a shutdown runs at the least.
     static let newcomerMinimum = 65_536
 
@@ -21,7 +21,7 @@ final class _ShutdownRun {
     private var cursors: [[Int]]
     private let horizon: UInt64
     private var seen: UInt64
-    private var queue: [_AnyFinalizer]
+    private var queue: [ErasedFinalizer]
     private var newcomerBudget: Int
     /// Cleanups run (or started) so far, the sweep's included.
     var ran = 0
@@ -35,7 +35,7 @@ final class _ShutdownRun {
         cursors = cores.map { core in core.shards.map { $0.newcomerCursor() } }
         horizon = _RegistryCore.processSequence.current()
         seen = horizon
-        var pending: [_AnyFinalizer] = []
+        var pending: [ErasedFinalizer] = []
         for core in cores {
             ran += core.sweep()
             // Dead owners that another sweep (or an outer one on this
@@ -47,24 +47,24 @@ final class _ShutdownRun {
             pending.append(contentsOf: core.pendingFinalizers(exitOnly: true))
         }
         let horizon = horizon
-        queue = _orderedBySequence(pending.filter { $0._sequence <= horizon }, newestFirst: false) { $0._sequence }
+        queue = orderedBySequence(pending.filter { $0.sequence <= horizon }, newestFirst: false) { $0.sequence }
         newcomerBudget = max(Self.newcomerMinimum, 2 * queue.count)
     }
 
     /// The next finalizer to run, newest first; nil when done.
-    func next() -> _AnyFinalizer? {
+    func next() -> ErasedFinalizer? {
         let latest = _RegistryCore.processSequence.current()
         if latest > seen && newcomerBudget > 0 {
-            var newcomers: [_AnyFinalizer] = []
+            var newcomers: [ErasedFinalizer] = []
             for (coreIndex, core) in cores.enumerated() {
                 for (shardIndex, shard) in core.shards.enumerated() {
                     newcomers.append(contentsOf: shard.newcomers(since: &cursors[coreIndex][shardIndex]))
                 }
             }
             let horizon = horizon
-            newcomers = newcomers.filter { $0._sequence > horizon && $0._isPendingAtExit }
+            newcomers = newcomers.filter { $0.sequence > horizon && $0.isPendingAtExit }
             newcomerBudget -= newcomers.count
-            queue.append(contentsOf: _orderedBySequence(newcomers, newestFirst: false) { $0._sequence })
+            queue.append(contentsOf: orderedBySequence(newcomers, newestFirst: false) { $0.sequence })
             seen = latest
         }
         return queue.popLast()
@@ -82,10 +82,10 @@ final class _ShutdownRun {
     /// A whole synchronous shutdown: asynchronous cleanups are started as
     /// tracked tasks, not awaited. Returns how many cleanups ran or started.
     static func run(_ cores: [_RegistryCore]) -> Int {
-        let run = _ShutdownRun(cores)
+        let run = ShutdownRun(cores)
         defer { run.finish() }
         while let next = run.next() {
-            if next._fire(.shutdown, requiringExitFlag: true) { run.ran += 1 }
+            if next.fire(.shutdown, requiringExitFlag: true) { run.ran += 1 }
         }
         return run.ran
     }
@@ -94,9 +94,9 @@ final class _ShutdownRun {
     /// every asynchronous cleanup still running (started by owner deaths,
     /// sweeps, `runNow()`) awaited too.
     static func runAwaiting(_ cores: [_RegistryCore]) async -> Int {
-        let run = _ShutdownRun(cores)
+        let run = ShutdownRun(cores)
         while let next = run.next() {
-            if await next._fireAwaiting(.shutdown, requiringExitFlag: true) { run.ran += 1 }
+            if await next.fireAwaiting(.shutdown, requiringExitFlag: true) { run.ran += 1 }
         }
         run.finish()
         for core in cores { await core.asyncCleanups.drain() }

@@ -1,7 +1,7 @@
 /// Decides which watched generations the background sweeper looks at, so
 /// that its cost follows what is registered and what dies, not what lives.
 ///
-/// Each shard keeps its watched entries in two generations (see `_Shard`):
+/// Each shard keeps its watched entries in two generations (see `Shard`):
 /// `young`, in `youngCohorts` cohorts by registration time, and `old`.
 /// - Young entries are swept every other tick (at most every
 ///   `2 * interval - interval / 2`), so an owner that dies young is found
@@ -22,7 +22,7 @@
 ///
 /// `FinalizerRegistry.sweep()`, shutdown and the amortized sweep of
 /// registration always sweep every generation.
-struct _SweepPacer: Sendable {
+struct SweepPacer: Sendable {
     /// Old sweeps take at most `1 / oldShare` of elapsed time.
     static let oldShare: Int64 = 400
 

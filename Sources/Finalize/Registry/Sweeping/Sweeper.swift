@@ -51,7 +51,7 @@ final class _SweepSignal: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    // Fork handlers (`_ForkSafety`): the mutex is the last lock `prepare`
+    // Fork handlers (`ForkSafety`): the mutex is the last lock `prepare`
     // takes (nothing takes a library lock while holding it).
 
     func lockForFork() {
@@ -131,7 +131,7 @@ func _startSweeper(core: _RegistryCore, interval: Duration) -> pthread_t? {
         let context = Unmanaged<_SweeperContext>.fromOpaque(raw!).takeRetainedValue()
         let core = context.core
         while core.signal.waitForSweep(interval: context.interval, hasWork: { core.hasWatchedEntries }) {
-            _ = core.sweepTick(now: _monotonicNow())
+            _ = core.sweepTick(now: monotonicNow())
         }
         return nil
     }, context)
