@@ -149,14 +149,10 @@ struct Review3Tests {
     @Test func clampingAndDeadline() {
         #expect(FinalizerRegistry.clamped(.nanoseconds(1)) == .microseconds(1))
         #expect(FinalizerRegistry.clamped(.seconds(Int64.max)) == .seconds(100 * 365 * 86_400))
-        var now = timespec()
-        now.tv_sec = Int.max - 1
-        now.tv_nsec = 999_999_999
-        let saturated = _SweepSignal.deadline(from: now, after: .seconds(2))
+        let late = Duration.seconds(Int64.max) + .seconds(Int64.max)
+        let saturated = MonotonicCondition.posixTime(saturating: late)
         #expect(saturated.tv_sec == .max && saturated.tv_nsec == 999_999_999)
-        now.tv_sec = 10
-        now.tv_nsec = 900_000_000
-        let carried = _SweepSignal.deadline(from: now, after: .milliseconds(200))
+        let carried = MonotonicCondition.posixTime(saturating: .seconds(10) + .milliseconds(900) + .milliseconds(200))
         #expect(carried.tv_sec == 11 && carried.tv_nsec == 100_000_000)
     }
 

@@ -170,15 +170,13 @@ extension ReviewProbeTests {
     /// The sweeper's deadline arithmetic saturates instead of trapping, on
     /// its own (without the registry's clamp).
     @Test func sweepDeadlineSaturates() {
-        var now = timespec()
-        now.tv_sec = 1_000
-        now.tv_nsec = 999_999_999
-        let huge = _SweepSignal.deadline(from: now, after: .seconds(Int64.max))
-        #expect(huge.tv_sec == .max)
-        let normal = _SweepSignal.deadline(from: now, after: .nanoseconds(2))
+        let now = Duration.seconds(1_000) + .nanoseconds(999_999_999)
+        let huge = MonotonicCondition.posixTime(saturating: now + .seconds(Int64.max))
+        #expect(huge.tv_sec == .max && huge.tv_nsec == 999_999_999)
+        let normal = MonotonicCondition.posixTime(saturating: now + .nanoseconds(2))
         #expect(normal.tv_sec == 1_001 && normal.tv_nsec == 1)
-        let negative = _SweepSignal.deadline(from: now, after: .seconds(-5))
-        #expect(negative.tv_sec == 1_000 && negative.tv_nsec == 999_999_999)
+        let negative = MonotonicCondition.posixTime(saturating: .seconds(-5))
+        #expect(negative.tv_sec == 0 && negative.tv_nsec == 0)
     }
 
     /// An adopted finalizer whose cleanup throws, on a stack that is never

@@ -92,7 +92,7 @@ struct SweepPacingTests {
         }
         // The next old sweep is scheduled; ticks before it do not find the
         // dead owner, the tick at it does.
-        let due = core.pacer.withLock { $0.nextOldSweep! }
+        let due = core.sweeper.pacer.withLock { $0.nextOldSweep! }
         var tick = now + interval
         while tick < due {
             _ = core.sweepTick(now: tick)
@@ -107,7 +107,7 @@ struct SweepPacingTests {
     /// `oldShare - 1` times the last one's duration later, and at least one
     /// interval later.
     @Test func oldSweepsArePacedByTheirCost() {
-        var pacer = SweepPacer(interval: .milliseconds(100))
+        var pacer = Sweeper.Pacer(interval: .milliseconds(100))
         #expect(pacer.plan(at: .seconds(1)).sweepOld == false)
         #expect(pacer.plan(at: .seconds(1) + .milliseconds(100)).sweepOld == true)
         pacer.oldSweepFinished(at: .seconds(1) + .milliseconds(100), took: .milliseconds(20))
@@ -124,7 +124,7 @@ struct SweepPacingTests {
     @Test(arguments: [1, 100, 250, 2_000])
     func youngCoverage(intervalMilliseconds: Int) {
         let interval = Duration.milliseconds(intervalMilliseconds)
-        var pacer = SweepPacer(interval: interval)
+        var pacer = Sweeper.Pacer(interval: interval)
         #expect(pacer.promotionPeriod * (pacer.youngCohorts - 1) >= .seconds(1) + interval * 2)
         var young = 0
         for tick in 0..<10 where pacer.plan(at: .seconds(1) + interval * tick).sweepYoung { young += 1 }

@@ -1,11 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Ties cleanups to the lives of objects, holding the objects weakly.
 ///
 /// Lifetime: a registry never keeps an owner alive. ``shared`` lives for the
@@ -49,9 +41,8 @@ import Darwin
 ///   cleaned within 1.5 to 5 seconds per million old watched owners, and at
 ///   least one interval).
 public final class FinalizerRegistry: Sendable {
+    /// The registry's state; through it, its shards (see `_RegistryCore`).
     @usableFromInline let _core: _RegistryCore
-    /// Owns the shards; the core reaches them unretained (see `_RegistryCore`).
-    private let _shards: [Shard]
 
     /// The process-wide registry used by the free `finalize` functions.
     ///
@@ -132,17 +123,14 @@ public final class FinalizerRegistry: Sendable {
         exitTimeout: Duration = .seconds(5),
         pacing: Duration? = nil
     ) {
-        let pacing = pacing ?? sweepInterval.flatMap { $0 > .zero ? Self.clamped($0) : nil } ?? .milliseconds(100)
-        let (core, shards) = _RegistryCore.make(
-            onFailure: onFailure, diagnose: diagnose, sweepInterval: pacing,
-            exitTimeout: max(exitTimeout, .zero),
-            sweeperInterval: sweepInterval.flatMap { $0 > .zero ? Self.clamped($0) : nil })
-        _core = core
-        _shards = shards
+        let sweeperInterval = sweepInterval.flatMap { $0 > .zero ? Self.clamped($0) : nil }
+        _core = _RegistryCore(
+            onFailure: onFailure, diagnose: diagnose, exitTimeout: max(exitTimeout, .zero),
+            sweeperInterval: sweeperInterval, pacing: pacing ?? sweeperInterval ?? .milliseconds(100))
         // Listed for process exit and for the fork handlers (both installed
         // with the first registry).
-        ProcessExit.add(core)
-        ForkSafety.track(core)
+        ProcessExit.add(_core)
+        ForkSafety.track(_core)
     }
 
     /// The sweep interval actually used: at least a microsecond, so a zero
@@ -154,9 +142,10 @@ public final class FinalizerRegistry: Sendable {
 
     deinit {
         ProcessExit.remove(_core)
-        _core.sweeperThread.stopAndWait(signal: _core.signal)
+        _core.sweeper.stopAndWait()
         _core.end()
-        ForkSafety.registryEnded(_core, shards: _shards)
+        ForkSafety.registryEnded(_core)
+        _core.shards.releaseShards()
     }
 
     /// The default failure handler: one line on standard error, e.g.

@@ -1,45 +1,6 @@
 import Synchronization
 import _FinalizeShims
 
-/// A watched owner in a shard's table: the entry holds the owner's unowned
-/// count, so a sweep may test the owner for as long as the entry exists, and
-/// it holds the finalizer strongly (nothing else does).
-///
-/// Both references are counted by hand, so an entry is two plain words that
-/// the table, sweeps and sorts copy and move without touching a reference
-/// count. Whoever takes an entry out of its table for good gives both back
-/// with `release()`, exactly once.
-struct WatchedEntry: @unchecked Sendable {
-    let owner: UnownedOwner
-    private let finalizerReference: Unmanaged<ErasedFinalizer>
-
-    /// Takes the owner's unowned count and a strong reference to `finalizer`.
-    @inline(__always)
-    init(counting owner: AnyObject, finalizer: ErasedFinalizer) {
-        self.owner = UnownedOwner(counting: owner)
-        finalizerReference = .passRetained(finalizer)
-    }
-
-    /// Runs `body` on the finalizer, borrowing the entry's own reference.
-    @inline(__always)
-    func withFinalizer<Result>(_ body: (ErasedFinalizer) -> Result) -> Result {
-        finalizerReference._withUnsafeGuaranteedRef(body)
-    }
-
-    /// The finalizer's registration number.
-    @inline(__always)
-    var sequence: UInt64 {
-        withFinalizer { $0.sequence }
-    }
-
-    /// Gives back the owner's unowned count and the finalizer reference.
-    @inline(__always)
-    func release() {
-        owner.release()
-        finalizerReference.release()
-    }
-}
-
 /// One slice of a registry's bookkeeping, with its own lock.
 ///
 /// Registrations go to the shard of the processor the registering thread
@@ -117,7 +78,7 @@ final class Shard: @unchecked Sendable {
     func enterHost(_ finalizer: ErasedFinalizer) {
         stateLock.lock()
         // The number first, then the shutdown check (see `recordNewcomer`).
-        finalizer.sequence = core.sequence.next()
+        finalizer.sequence = RegistrationCounter.process.next()
         finalizer.home = lockedState.log.insert(finalizer, shard: self)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
             lockedState.newcomers.append(finalizer)
@@ -182,21 +143,17 @@ final class Shard: @unchecked Sendable {
         // capture `entry` and so copy it.
         stateLock.lock()
         defer { stateLock.unlock() }
-        finalizer.sequence = core.sequence.next()
+        finalizer.sequence = RegistrationCounter.process.next()
         lockedState.young.append(entry)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
             lockedState.newcomers.append(finalizer)
         }
-        var due: [WatchedEntry] = []
-        if lockedState.watchedCount >= lockedState.sweepWatchedAt {
-            collect(&lockedState, .all, into: &due, dropDetached: true)
-            // Under the lock: a shutdown that finds these entries gone from
-            // the table also finds this collection pending (see `runDue`).
-            if !due.isEmpty { core.inFlight.beginCollection() }
+        guard lockedState.watchedCount >= lockedState.sweepWatchedAt else {
+            // Sequentially consistent: pairs with the sweeper's idle check.
+            watchedEntries.store(lockedState.watchedCount, ordering: .sequentiallyConsistent)
+            return []
         }
-        // Sequentially consistent: pairs with the sweeper's idle check.
-        watchedEntries.store(lockedState.watchedCount, ordering: .sequentiallyConsistent)
-        return due
+        return collectDue(&lockedState, .all, dropDetached: true)
     }
 
     /// Which watched tables a sweep looks at.
@@ -207,16 +164,9 @@ final class Shard: @unchecked Sendable {
     /// Removes every watched entry of `generations` whose owner is dead
     /// (and, with `dropDetached`, every entry whose finalizer is no longer
     /// pending). The dead owners' entries are returned; their unowned
-    /// counts are released by `_RegistryCore.runDue(_:)` after the claim.
+    /// counts are released with their batch, after the claim (see `SweepBatch`).
     func sweep(_ generations: Generations, dropDetached: Bool) -> [WatchedEntry] {
-        withState { state in
-            var due: [WatchedEntry] = []
-            collect(&state, generations, into: &due, dropDetached: dropDetached)
-            // Under the lock, as in `appendWatched`.
-            if !due.isEmpty { core.inFlight.beginCollection() }
-            watchedEntries.store(state.watchedCount, ordering: .sequentiallyConsistent)
-            return due
-        }
+        withState { state in collectDue(&state, generations, dropDetached: dropDetached) }
     }
 
     /// Moves the oldest young cohort to the old table (see `SweepPacer`).
@@ -313,6 +263,22 @@ final class Shard: @unchecked Sendable {
 
     // MARK: - Under the lock
 
+    /// Takes the dead owners' entries of `generations` out of the tables
+    /// (and, with `dropDetached`, drops the entries of finalizers no longer
+    /// pending); with any found, counts a collection, in this critical
+    /// section, so that a shutdown that finds the entries gone from the
+    /// table also finds the collection pending (see `InFlightSweeps`).
+    private func collectDue(
+        _ state: inout State, _ generations: Generations, dropDetached: Bool
+    ) -> [WatchedEntry] {
+        var due: [WatchedEntry] = []
+        collect(&state, generations, into: &due, dropDetached: dropDetached)
+        if !due.isEmpty { core.inFlight.beginCollection() }
+        // Sequentially consistent: pairs with the sweeper's idle check.
+        watchedEntries.store(state.watchedCount, ordering: .sequentiallyConsistent)
+        return due
+    }
+
     private func collect(
         _ state: inout State, _ generations: Generations, into due: inout [WatchedEntry], dropDetached: Bool
     ) {
@@ -336,7 +302,7 @@ final class Shard: @unchecked Sendable {
             // Asking again is sound: an owner never stops deallocating.
             if entry.owner.isDeallocating {
                 // The claim must come before the unowned count goes:
-                // `runDue` releases the entry after firing the finalizer.
+                // the batch releases the entry after firing the finalizer.
                 due.append(entry)
             } else {
                 entry.release()

@@ -1,11 +1,23 @@
+// Everything Finalize asks of the operating system goes through the
+// `Support/Platform…` files; no other file imports the C library. Linux
+// (Glibc or Musl) is what CI builds and tests. The Darwin branches use only
+// what Darwin has (no `sched_getcpu`, no `pthread_condattr_setclock`, a
+// non-optional `pthread_t`) and are not compiled here.
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #elseif canImport(Darwin)
 import Darwin
+#else
+#error("Finalize supports Linux (Glibc or Musl) and Apple platforms")
 #endif
 import _FinalizeShims
+
+/// The cache line size assumed for padding (64 bytes on the x86_64 and
+/// arm64 processors Finalize targets).
+let cacheLineSize = 64
 
 /// Gives the processor to another thread (used when a busy bit is contended).
 @inline(__always)
@@ -20,7 +32,7 @@ func currentProcessor() -> Int {
     #if os(Linux)
     return Int(max(sched_getcpu(), 0))
     #else
-    return 0
+    return 0  // Darwin has no sched_getcpu: every thread starts at shard 0.
     #endif
 }
 
@@ -35,9 +47,11 @@ func writeToStandardError(_ message: String) {
     var line = message
     line.append("\n")
     line.withUTF8 { bytes in
+        guard let start = bytes.baseAddress else { return }
         var offset = 0
         while offset < bytes.count {
-            let written = write(2, bytes.baseAddress! + offset, bytes.count - offset)
+            let written = write(2, start + offset, bytes.count - offset)
+            if written < 0 && errno == EINTR { continue }
             if written <= 0 { break }
             offset += written
         }
@@ -48,40 +62,29 @@ func writeToStandardError(_ message: String) {
 /// an arbitrary origin.
 func monotonicNow() -> Duration {
     var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
+    checkPOSIX(clock_gettime(CLOCK_MONOTONIC, &now), "clock_gettime")
     return .seconds(Int64(now.tv_sec)) + .nanoseconds(Int64(now.tv_nsec))
 }
 
-/// Starts a detached thread that runs `body` (the signal watcher); false if
-/// the system refused one.
-func _startDetachedThread(_ body: @escaping @Sendable () -> Void) -> Bool {
-    final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    let context = Unmanaged.passRetained(Box(body)).toOpaque()
-    #if canImport(Darwin)
-    var thread: pthread_t?
-    #else
-    var thread = pthread_t()
-    #endif
-    let result = pthread_create(&thread, nil, { raw in
-        #if canImport(Darwin)
-        let box = Unmanaged<Box>.fromOpaque(raw).takeRetainedValue()
-        #else
-        let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-        #endif
-        box.body()
-        return nil
-    }, context)
-    guard result == 0 else {
-        Unmanaged<Box>.fromOpaque(context).release()
-        return false
-    }
-    #if canImport(Darwin)
-    if let thread { pthread_detach(thread) }
-    #else
-    pthread_detach(thread)
-    #endif
-    return true
+/// Registers `hook` to run at process exit (`atexit`).
+func installExitHook(_ hook: @escaping @convention(c) () -> Void) {
+    checkPOSIX(atexit(hook), "atexit")
+}
+
+/// Installs fork handlers (`pthread_atfork`): `prepare` runs in the forking
+/// thread before the fork, `parent` and `child` after it, in each process.
+func installForkHandlers(
+    prepare: @escaping @convention(c) () -> Void,
+    parent: @escaping @convention(c) () -> Void,
+    child: @escaping @convention(c) () -> Void
+) {
+    checkPOSIX(pthread_atfork(prepare, parent, child), "pthread_atfork")
+}
+
+/// Checks the result of a POSIX call that cannot fail when used correctly
+/// (0 on success); a failure is a bug in Finalize, and going on would
+/// corrupt state.
+@inline(__always)
+func checkPOSIX(_ result: Int32, _ call: StaticString) {
+    if result != 0 { fatalError("Finalize: \(call) failed with result \(result), errno \(errno)") }
 }

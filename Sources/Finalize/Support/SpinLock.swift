@@ -46,3 +46,20 @@ struct SpinLock: ~Copyable, Sendable {
         } while !held.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     }
 }
+
+/// A value guarded by a `SpinLock` (the sweep pacer): unlike `Mutex`, its
+/// lock can be held across a fork by the fork handlers.
+final class SpinLocked<Value: Sendable>: @unchecked Sendable {
+    let lock = SpinLock()
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+    }
+
+    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}

@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
 // Fork safety.
@@ -28,130 +21,32 @@ import Synchronization
 // 3. takes the list lock, then for each live registry core: every shard
 //    lock; waits for the collections counted under those locks to be
 //    published (a registration's amortized sweep publishes without taking
-//    any lock held so far); then the sweeper thread's lock, the in-flight
-//    lock, the warned-sites lock, the pacer's lock, the shutdown list's lock
-//    and last the sweeper's pthread mutex. For a registry that has ended,
-//    the shard locks of the shards its pending host finalizers still use.
+//    any lock held so far); then the in-flight lock, the warned-sites lock,
+//    the shutdown list's lock, the async cleanups' lock, the sweeper's
+//    pacer lock and last the sweeper's own lock (`Sweeper.lockForFork()`).
+//    For a registry that has ended, the shard locks of the shards its
+//    pending host finalizers still use.
 // `parent` releases all of it in reverse. `child` releases it too (the
 // forking thread holds every lock, so each one is simply unlocked), and
-// also: re-initializes the sweeper's condition variable (its waiters were
-// the parent's), forgets the sweeper thread (it is the parent's: it is
-// never joined or detached in the child, and a new one starts with the
-// child's first watched registration), keeps only the shutdowns the forking
-// thread itself is running, and resets the gate's counters.
+// also: re-initializes the sweeper's and the async cleanups' condition
+// variables (their waiters were the parent's), forgets the sweeper thread
+// (it is the parent's: it is never joined or detached in the child, and a
+// new one starts with the child's first watched registration), forgets the
+// async cleanups that were running (the parent's tasks), keeps only the
+// shutdowns the forking thread itself is running, and resets the gate's
+// counters.
 //
 // Rules that keep `prepare` from deadlocking (keep them when changing the
 // library): no user code runs while a library lock is held or inside the
 // gate, so a cleanup that forks never waits for itself; no lock holder enters
 // the gate, and no gate section enters another; a thread that counted a
-// collection takes, until it publishes it, no lock but the sweeper thread's,
-// the sweeper's mutex and the in-flight lock; and nothing takes another
-// library lock while holding the sweeper's mutex (the one `waitForSweep`
-// waits with).
+// collection takes, until it publishes it, no lock but the sweeper's and
+// the in-flight lock; and nothing takes another library lock while holding
+// the sweeper's lock (the one its thread waits with).
 //
 // What remains: Finalize's one-time setup (the first registry created in
 // the process, which installs the handlers) is not covered while it runs,
 // like any lazily initialized Swift global; every later fork is.
-
-/// Counts the threads inside the short sections whose locks the fork
-/// handlers cannot enumerate: a finalizer's busy bit (`peek`, `detach`,
-/// `pending`), a bag's lock bit (a second finalizer on one owner, a bag's
-/// `pendingCount`), and a sweep's collection from several shards. `prepare`
-/// closes it and waits for the count to reach zero, so a fork never
-/// happens with one of them held.
-///
-/// The counters are striped (one cache line each), so threads on different
-/// processors do not share a line; a section enters and leaves the same
-/// stripe. Entering costs one sequentially consistent add and one load;
-/// leaving, one releasing subtract.
-enum ForkGate {
-    static let stripeCount = StatusWord.shardLimit
-    private static let storage = ForkGateStorage(stripes: stripeCount)
-
-    /// The stripe for a section that is not about one finalizer.
-    @inline(__always)
-    static var currentStripe: Int {
-        currentProcessor() & (stripeCount - 1)
-    }
-
-    @inline(__always)
-    static func enter(_ stripe: Int) {
-        let storage = storage
-        storage.counter(stripe).pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        if storage.closed.pointee.load(ordering: .sequentiallyConsistent) { enterSlow(stripe, storage) }
-    }
-
-    @inline(__always)
-    static func leave(_ stripe: Int) {
-        storage.counter(stripe).pointee.wrappingSubtract(1, ordering: .releasing)
-    }
-
-    /// A fork is being prepared: step out, wait for the gate to open, and
-    /// enter again.
-    @inline(never)
-    private static func enterSlow(_ stripe: Int, _ storage: ForkGateStorage) {
-        var spins = 0
-        repeat {
-            storage.counter(stripe).pointee.wrappingSubtract(1, ordering: .releasing)
-            while storage.closed.pointee.load(ordering: .acquiring) { backOff(&spins) }
-            storage.counter(stripe).pointee.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        } while storage.closed.pointee.load(ordering: .sequentiallyConsistent)
-    }
-
-    /// `prepare`: closes the gate and waits until nobody is inside.
-    static func closeAndDrain() {
-        let storage = storage
-        storage.closed.pointee.store(true, ordering: .sequentiallyConsistent)
-        for stripe in 0..<stripeCount {
-            var spins = 0
-            while storage.counter(stripe).pointee.load(ordering: .sequentiallyConsistent) != 0 { backOff(&spins) }
-        }
-    }
-
-    /// `parent`: opens the gate again.
-    static func open() {
-        storage.closed.pointee.store(false, ordering: .releasing)
-    }
-
-    /// `child`: the threads that were waiting to enter are gone; so is any
-    /// that had counted itself after the drain and had not yet stepped out.
-    static func resetInChild() {
-        let storage = storage
-        for stripe in 0..<stripeCount { storage.counter(stripe).pointee.store(0, ordering: .relaxed) }
-        storage.closed.pointee.store(false, ordering: .releasing)
-    }
-
-    /// Initializes the storage (before the fork handlers are installed).
-    static func touch() {
-        _ = storage
-    }
-}
-
-/// The gate's closed flag and counters, each on its own cache line;
-/// allocated once, never freed.
-final class ForkGateStorage: @unchecked Sendable {
-    /// Line 0: the closed flag; line 1 + n: stripe n's counter.
-    private let base: UnsafeMutableRawPointer
-
-    init(stripes: Int) {
-        base = UnsafeMutableRawPointer.allocate(byteCount: (stripes + 1) * cacheLineSize, alignment: cacheLineSize)
-        base.bindMemory(to: Atomic<Bool>.self, capacity: 1).initialize(to: Atomic(false))
-        for stripe in 0..<stripes {
-            (base + (stripe + 1) * cacheLineSize).bindMemory(to: Atomic<Int>.self, capacity: 1)
-                .initialize(to: Atomic(0))
-        }
-    }
-
-    @inline(__always)
-    var closed: UnsafeMutablePointer<Atomic<Bool>> {
-        base.assumingMemoryBound(to: Atomic<Bool>.self)
-    }
-
-    @inline(__always)
-    func counter(_ stripe: Int) -> UnsafeMutablePointer<Atomic<Int>> {
-        (base + (stripe + 1) * cacheLineSize).assumingMemoryBound(to: Atomic<Int>.self)
-    }
-}
 
 // MARK: - The registries a fork must quiesce
 
@@ -161,10 +56,10 @@ enum ForkSafety {
     private static let state: ForkRecords = {
         ForkGate.touch()
         let state = ForkRecords()
-        pthread_atfork(
-            { ForkSafety.prepare() },
-            { ForkSafety.parent() },
-            { ForkSafety.child() })
+        installForkHandlers(
+            prepare: { ForkSafety.prepare() },
+            parent: { ForkSafety.parent() },
+            child: { ForkSafety.child() })
         return state
     }()
 
@@ -181,8 +76,8 @@ enum ForkSafety {
     /// The registry of `core` has ended (`_RegistryCore.end()` returned):
     /// from now on only the shards its pending host finalizers use can be
     /// locked (when those finalizers settle), so only those stay listed.
-    static func registryEnded(_ core: _RegistryCore, shards: [Shard]) {
-        let orphans = shards.filter { $0.hostCount > 0 }
+    static func registryEnded(_ core: _RegistryCore) {
+        let orphans = core.shards.filter { $0.hostCount > 0 }
         let state = state
         let dropped = state.lock.withLock { () -> [ForkRecord] in
             var dropped = state.pruneOrphans()
@@ -287,13 +182,11 @@ final class ForkRecord: @unchecked Sendable {
         // lock, the sweeper's mutex and the in-flight lock, none held yet.
         // (Sweeps that collect from several shards are kept out by the gate.)
         core.inFlight.waitForCollections()
-        core.sweeperThread.lock.lock()
         core.inFlight.lockForFork()
         core.warnedSites.lockForFork()
-        core.pacer.lock.lock()
         core.shutdownThreads.lock.lock()
         core.asyncCleanups.lockForFork()
-        core.signal.lockForFork()
+        core.sweeper.lockForFork()
     }
 
     /// `parent` and `child`: releases what `lockForFork` took; in the child,
@@ -304,164 +197,18 @@ final class ForkRecord: @unchecked Sendable {
             return
         }
         let core = core
+        core.sweeper.unlockAfterFork(inChild: inChild)
+        core.asyncCleanups.unlockAfterFork(inChild: inChild)
         if inChild {
-            core.signal.resetInChild()
             // Shutdowns that other threads were running are theirs; the
             // forking thread may be inside one of its own (it forked from a
             // cleanup), which goes on in the child.
             core.shutdownsInProgress.store(
                 core.shutdownThreads.keepOnlyCallingThreadInChild(), ordering: .sequentiallyConsistent)
-            core.sweeperThread.forgetInChild(signal: core.signal)
-        } else {
-            core.signal.unlockAfterFork()
         }
-        core.asyncCleanups.unlockAfterFork(inChild: inChild)
         core.shutdownThreads.lock.unlock()
-        core.pacer.lock.unlock()
         core.warnedSites.unlockAfterFork()
         core.inFlight.unlockAfterFork()
-        core.sweeperThread.lock.unlock()
         for shard in core.shards.reversed() { shard.stateLock.unlock() }
-    }
-}
-
-// MARK: - The sweeper thread
-
-/// A registry's background sweeper thread: whether it runs, and how to stop
-/// it.
-///
-/// The thread starts lazily, with the first watched registration (through
-/// `_RegistryCore.wakeSweeper()`: the sweeper's `idle` flag is set while a
-/// start is due, so the registration's existing idle check finds it). In a
-/// forked child the parent's thread does not exist: `forgetInChild` drops
-/// it without joining or detaching it, and the child's first watched
-/// registration starts a thread of its own.
-final class _SweeperThread: @unchecked Sendable {
-    /// The interval between sweeps, or nil for a registry without a sweeper.
-    let interval: Duration?
-    /// Guards `thread` and `stopped`.
-    let lock = SpinLock()
-    private var thread: pthread_t?
-    private var stopped = false
-    /// A thread should be started at the next watched registration.
-    let needsStart: Atomic<Bool>
-
-    init(interval: Duration?) {
-        self.interval = interval
-        needsStart = Atomic(interval != nil)
-    }
-
-    /// Starts the thread if one is due (and the registry is not stopping).
-    func start(core: _RegistryCore) {
-        lock.lock()
-        defer { lock.unlock() }
-        guard needsStart.load(ordering: .relaxed), !stopped, let interval else { return }
-        needsStart.store(false, ordering: .relaxed)
-        // The thread is not waiting for work yet; it looks for work before
-        // it waits (see `_SweepSignal.waitForSweep`).
-        core.signal.idle.store(false, ordering: .sequentiallyConsistent)
-        // If it cannot be created, sweeps happen during registration and
-        // on `sweep()` only.
-        thread = _startSweeper(core: core, interval: interval)
-    }
-
-    /// Stops the thread and waits for it to end (the registry is ending).
-    func stopAndWait(signal: _SweepSignal) {
-        guard let thread = stop(signal: signal) else { return }
-        if pthread_equal(thread, pthread_self()) != 0 {
-            // The registry died inside a cleanup the sweeper ran.
-            pthread_detach(thread)
-        } else {
-            pthread_join(thread, nil)
-        }
-    }
-
-    /// At process exit: stop, and detach the thread rather than wait (it
-    /// may be running a cleanup; the process is ending either way).
-    func stopWithoutWaiting(signal: _SweepSignal) {
-        if let thread = stop(signal: signal) { pthread_detach(thread) }
-    }
-
-    private func stop(signal: _SweepSignal) -> pthread_t? {
-        signal.stop()
-        lock.lock()
-        defer { lock.unlock() }
-        stopped = true
-        needsStart.store(false, ordering: .relaxed)
-        let thread = self.thread
-        self.thread = nil
-        return thread
-    }
-
-    /// In a forked child, with `lock` held by the forking thread: the thread
-    /// is the parent's. Forget it, and start one of the child's own at the
-    /// next watched registration.
-    func forgetInChild(signal: _SweepSignal) {
-        thread = nil
-        if interval != nil && !stopped {
-            needsStart.store(true, ordering: .relaxed)
-            signal.idle.store(true, ordering: .sequentiallyConsistent)
-        }
-    }
-}
-
-// MARK: - Shutdowns by thread
-
-/// The threads running a shutdown of one registry, so that a forked child
-/// counts only the forking thread's own (`_RegistryCore.shutdownsInProgress`
-/// stays the number that matters on every hot path).
-final class ShutdownThreads: @unchecked Sendable {
-    let lock = SpinLock()
-    private var threads: [pthread_t] = []
-
-    func begin() {
-        let me = pthread_self()
-        lock.withLock { threads.append(me) }
-    }
-
-    func end() {
-        let me = pthread_self()
-        lock.withLock {
-            if let index = threads.lastIndex(where: { pthread_equal($0, me) != 0 }) { threads.remove(at: index) }
-        }
-    }
-
-    /// In a forked child, with `lock` held: keeps the calling thread's
-    /// shutdowns and returns how many there are.
-    func keepOnlyCallingThreadInChild() -> Int {
-        let me = pthread_self()
-        threads.removeAll { pthread_equal($0, me) == 0 }
-        return threads.count
-    }
-}
-
-// MARK: - A value under a spin lock
-
-/// A value guarded by a `SpinLock` (the sweep pacer): unlike `Mutex`, its
-/// lock can be held across a fork by the fork handlers.
-final class SpinLocked<Value: Sendable>: @unchecked Sendable {
-    let lock = SpinLock()
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-    }
-
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}
-
-// MARK: - Registry hooks
-
-extension _RegistryCore {
-    /// A watched registration found the sweeper idle (or not started yet):
-    /// start it if due, and wake it.
-    @inline(never)
-    func wakeSweeper() {
-        if sweeperThread.needsStart.load(ordering: .acquiring) { sweeperThread.start(core: self) }
-        signal.wake()
     }
 }

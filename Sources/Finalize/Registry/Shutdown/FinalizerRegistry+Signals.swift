@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
 extension FinalizerRegistry {
@@ -39,41 +32,19 @@ extension FinalizerRegistry {
     ///   handled, or if the watcher thread or its pipe cannot be created;
     ///   signals handled before the failure stay handled.
     public static func shutdownOnSignals(_ signals: [CInt]) throws {
-        for signal in signals {
-            guard signal > 0, signal < 65, signal != SIGKILL, signal != SIGSTOP else {
-                throw SignalHandlingError(signal: signal, reason: "it cannot be caught")
-            }
+        for signal in signals where !PlatformSignals.isCatchable(signal) {
+            throw SignalHandlingError(signal: signal, reason: "it cannot be caught")
         }
         try SignalShutdown.start()
         // At least the watcher thread and this one accept them, so a
         // process that blocks them elsewhere still gets them.
-        var set = sigset_t()
-        sigemptyset(&set)
-        for signalNumber in signals { sigaddset(&set, signalNumber) }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        let set = SignalSet(signals)
+        set.unblockInCallingThread()
         SignalShutdown.accept(set)
-        for signalNumber in signals {
-            // SIG_ERR is the handler value -1.
-            let previous = signal(signalNumber, SignalShutdown.handler)
-            if let previous, unsafeBitCast(previous, to: Int.self) == -1 {
-                throw SignalHandlingError(signal: signalNumber, reason: "signal() failed with errno \(errno)")
-            }
+        for signal in signals where !PlatformSignals.installHandler(SignalShutdown.handler, for: signal) {
+            throw SignalHandlingError(
+                signal: signal, reason: "signal() failed with errno \(PlatformSignals.errorNumber)")
         }
-    }
-}
-
-/// Why ``FinalizerRegistry/shutdownOnSignals(_:)`` could not handle a signal.
-///
-/// Lifetime: a value. Threading: `Sendable`.
-public struct SignalHandlingError: Error, Sendable, CustomStringConvertible {
-    /// The signal number (or 0 when the watcher could not start).
-    public let signal: CInt
-    /// What went wrong.
-    public let reason: String
-
-    /// For example "Finalize: cannot shut down on signal 9: it cannot be caught".
-    public var description: String {
-        "Finalize: cannot shut down on signal \(signal): \(reason)"
     }
 }
 
@@ -89,53 +60,46 @@ enum SignalShutdown {
     /// raise).
     static let handler: @convention(c) (Int32) -> Void = { signalNumber in
         if SignalShutdown.received.compareExchange(expected: 0, desired: signalNumber, ordering: .relaxed).exchanged {
-            var byte = UInt8(truncatingIfNeeded: signalNumber)
-            _ = write(SignalShutdown.writeEnd.load(ordering: .relaxed), &byte, 1)
+            PlatformSignals.writeByte(
+                UInt8(truncatingIfNeeded: signalNumber), to: SignalShutdown.writeEnd.load(ordering: .relaxed))
         } else {
             // A second signal during the shutdown: end now.
-            signal(signalNumber, SIG_DFL)
-            raise(signalNumber)
+            PlatformSignals.restoreDefault(signalNumber)
+            PlatformSignals.raiseSignal(signalNumber)
         }
     }
 
     /// The start flag and the signals handled (and unblocked by the
     /// watcher, which asks on each wake-up), under a spin lock the fork
     /// handlers can hold across a fork.
-    private static let state = SignalShutdownState()
+    private static let state = State()
 
-    static func accept(_ set: sigset_t) {
-        var set = set
+    static func accept(_ set: SignalSet) {
         state.lock.withLock {
-            for signalNumber in Int32(1)..<65 where sigismember(&set, signalNumber) == 1 {
-                sigaddset(&state.accepted, signalNumber)
-            }
+            for signalNumber in set.members { state.accepted.insert(signalNumber) }
         }
         // Wake the watcher so that it unblocks them too.
-        var byte: UInt8 = 0
-        _ = write(writeEnd.load(ordering: .relaxed), &byte, 1)
+        PlatformSignals.writeByte(0, to: writeEnd.load(ordering: .relaxed))
     }
 
     /// Creates the pipe and the watcher, once.
     static func start() throws {
         state.lock.lock()
         defer { state.lock.unlock() }
-        do {
-            guard !state.started else { return }
-            var ends: [Int32] = [-1, -1]
-            guard pipe(&ends) == 0 else {
-                throw SignalHandlingError(signal: 0, reason: "pipe() failed with errno \(errno)")
-            }
-            let readEnd = ends[0]
-            // Touch the statics the handler reads, so that it never runs
-            // their one-time initialization.
-            _ = received.load(ordering: .relaxed)
-            writeEnd.store(ends[1], ordering: .releasing)
-            _ = handler
-            guard _startDetachedThread({ watch(readEnd) }) else {
-                throw SignalHandlingError(signal: 0, reason: "the watcher thread could not start")
-            }
-            state.started = true
+        guard !state.started else { return }
+        guard let (readEnd, pipeWriteEnd) = PlatformSignals.makePipe() else {
+            throw SignalHandlingError(signal: 0, reason: "pipe() failed with errno \(PlatformSignals.errorNumber)")
         }
+        // Touch the statics the handler reads, so that it never runs
+        // their one-time initialization.
+        _ = received.load(ordering: .relaxed)
+        writeEnd.store(pipeWriteEnd, ordering: .releasing)
+        _ = handler
+        guard let watcher = PlatformThread.start({ watch(readEnd) }) else {
+            throw SignalHandlingError(signal: 0, reason: "the watcher thread could not start")
+        }
+        watcher.detach()
+        state.started = true
     }
 
     /// `prepare`.
@@ -146,10 +110,8 @@ enum SignalShutdown {
     /// the child may call `shutdownOnSignals` again for a watcher of its own.
     static func unlockAfterFork(inChild: Bool) {
         if inChild && state.started {
-            for signalNumber in Int32(1)..<65 where sigismember(&state.accepted, signalNumber) == 1 {
-                signal(signalNumber, SIG_DFL)
-            }
-            sigemptyset(&state.accepted)
+            for signalNumber in state.accepted.members { PlatformSignals.restoreDefault(signalNumber) }
+            state.accepted = SignalSet()
             received.store(0, ordering: .relaxed)
             state.started = false
         }
@@ -159,24 +121,25 @@ enum SignalShutdown {
     /// The watcher: waits for the handler's byte, shuts every registry
     /// down, then ends the process with the signal.
     private static func watch(_ readEnd: Int32) {
-        var byte: UInt8 = 0
+        var signalNumber: CInt = 0
         while true {
-            var set = state.lock.withLock { state.accepted }
-            pthread_sigmask(SIG_UNBLOCK, &set, nil)
-            let count = read(readEnd, &byte, 1)
-            if count == 1 && byte != 0 { break }
-            if count < 0 && errno != EINTR { return }
+            state.lock.withLock { state.accepted }.unblockInCallingThread()
+            switch PlatformSignals.readByte(from: readEnd) {
+            case .byte(let byte) where byte != 0:
+                signalNumber = CInt(byte)
+            case .byte, .again:
+                continue
+            case .failed:
+                return
+            }
+            break
         }
-        let signalNumber = Int32(byte)
         shutDownEverything()
-        signal(signalNumber, SIG_DFL)
-        var set = sigset_t()
-        sigemptyset(&set)
-        sigaddset(&set, signalNumber)
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        raise(signalNumber)
+        PlatformSignals.restoreDefault(signalNumber)
+        SignalSet([signalNumber]).unblockInCallingThread()
+        PlatformSignals.raiseSignal(signalNumber)
         // Not reached for a signal whose default action ends the process.
-        _exit(128 + signalNumber)
+        PlatformSignals.exitImmediately(128 + signalNumber)
     }
 
     /// The asynchronous shutdown of every live registry, waiting at most the
@@ -197,14 +160,38 @@ enum SignalShutdown {
     }
 }
 
-/// The opt-in signal shutdown's mutable state.
-final class SignalShutdownState: @unchecked Sendable {
-    let lock = SpinLock()
-    /// Guarded by `lock`.
-    var started = false
-    var accepted = sigset_t()
+extension SignalShutdown {
+    /// The signal shutdown's mutable state.
+    final class State: @unchecked Sendable {
+        let lock = SpinLock()
+        /// Guarded by `lock`.
+        var started = false
+        var accepted = SignalSet()
+    }
 
-    init() {
-        sigemptyset(&accepted)
+    /// A one-time event a thread can wait for with a deadline (the watcher
+    /// waits for the shutdown task).
+    final class OneTimeEvent: @unchecked Sendable {
+        private let condition = MonotonicCondition()
+        /// Guarded by `condition`'s lock.
+        private var done = false
+
+        func complete() {
+            condition.withLock {
+                done = true
+                condition.broadcast()
+            }
+        }
+
+        /// Blocks until completed or `deadline` (monotonic) passes; true if
+        /// completed.
+        func wait(until deadline: Duration) -> Bool {
+            condition.withLock {
+                while !done {
+                    guard condition.wait(until: deadline) else { break }
+                }
+                return done
+            }
+        }
     }
 }

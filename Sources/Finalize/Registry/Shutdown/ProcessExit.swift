@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
 /// Every live registry of the process, so that process exit (and the opt-in
@@ -16,14 +9,14 @@ import Synchronization
 /// holds while it retains the cores it will run. The `atexit` hook is
 /// installed when the first registry is created.
 enum ProcessExit {
-    private static let state = ProcessExitState()
+    private static let state = State()
     private static let hookInstalled = Atomic<Bool>(false)
 
     static func add(_ core: _RegistryCore) {
         if !hookInstalled.load(ordering: .acquiring),
             hookInstalled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         {
-            atexit { ProcessExit.runAtExit() }
+            installExitHook { ProcessExit.runAtExit() }
         }
         let key = UInt(bitPattern: ObjectIdentifier(core))
         state.lock.withLock { state.cores[key] = Unmanaged.passUnretained(core) }
@@ -48,7 +41,7 @@ enum ProcessExit {
     static func runAtExit() {
         let live = liveCores()
         guard !live.isEmpty else { return }
-        for core in live { core.sweeperThread.stopWithoutWaiting(signal: core.signal) }
+        for core in live { core.sweeper.stopWithoutWaiting() }
         let started = monotonicNow()
         _ = ShutdownRun.run(live)
         waitForAsyncCleanups(of: live, from: started)
@@ -83,32 +76,11 @@ extension ProcessExit {
     static func unlockAfterFork() { state.lock.unlock() }
 }
 
-/// The live registries' cores, by address, unretained; guarded by `lock` (a
-/// spin lock, which the fork handlers can hold across a fork).
-final class ProcessExitState: @unchecked Sendable {
-    let lock = SpinLock()
-    var cores: [UInt: Unmanaged<_RegistryCore>] = [:]
-}
-
-/// The error reported for an asynchronous cleanup still running when the
-/// process exited (or a signal shutdown ended) after its registry's
-/// `exitTimeout`: the process did not wait for it any longer.
-///
-/// Lifetime: a value, reported through the registry's `onFailure` inside a
-/// ``FinalizerFailure`` whose site is the cleanup's registration site.
-/// Threading: `Sendable`.
-public struct AbandonedAtExit: Error, Sendable, CustomStringConvertible {
-    /// How long the process waited for asynchronous cleanups.
-    public let timeout: Duration
-    /// For a report that stands for several cleanups of watched owners
-    /// (whose registration sites are no longer known once they run), how
-    /// many; 0 for a report about the one cleanup at its site.
-    public let others: Int
-
-    /// Describes the abandonment, e.g. "still running after 5.0 seconds at exit; abandoned".
-    public var description: String {
-        others == 0
-            ? "still running after \(timeout) at exit; abandoned"
-            : "\(others) cleanups of watched owners still running after \(timeout) at exit; abandoned"
+extension ProcessExit {
+    /// The live registries' cores, by address, unretained; guarded by
+    /// `lock` (a spin lock, which the fork handlers can hold across a fork).
+    final class State: @unchecked Sendable {
+        let lock = SpinLock()
+        var cores: [UInt: Unmanaged<_RegistryCore>] = [:]
     }
 }

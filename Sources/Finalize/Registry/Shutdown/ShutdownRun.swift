@@ -33,17 +33,14 @@ final class ShutdownRun {
             core.shutdownThreads.begin()
         }
         cursors = cores.map { core in core.shards.map { $0.newcomerCursor() } }
-        horizon = _RegistryCore.processSequence.current()
+        horizon = RegistrationCounter.process.current()
         seen = horizon
         var pending: [ErasedFinalizer] = []
         for core in cores {
             ran += core.sweep()
             // Dead owners that another sweep (or an outer one on this
-            // thread) took and has not run yet; first wait out collections
-            // between leaving their tables and being published (no user code
-            // runs there, so the wait is short).
-            core.inFlight.waitForCollections()
-            for batch in core.inFlight.snapshot() { ran += batch.fire() }
+            // thread) took and has not run yet.
+            ran += core.inFlight.runForShutdown()
             pending.append(contentsOf: core.pendingFinalizers(exitOnly: true))
         }
         let horizon = horizon
@@ -53,7 +50,7 @@ final class ShutdownRun {
 
     /// The next finalizer to run, newest first; nil when done.
     func next() -> ErasedFinalizer? {
-        let latest = _RegistryCore.processSequence.current()
+        let latest = RegistrationCounter.process.current()
         if latest > seen && newcomerBudget > 0 {
             var newcomers: [ErasedFinalizer] = []
             for (coreIndex, core) in cores.enumerated() {

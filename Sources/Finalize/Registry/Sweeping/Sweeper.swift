@@ -1,152 +1,147 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 
-/// Where a registry's sweeper thread sleeps, and how it is woken or stopped.
+/// A registry's background sweeper: its thread, how the thread sleeps and is
+/// woken or stopped, and its pacing (`Sweeper.Pacer`).
 ///
-/// The sweeper sleeps without a deadline while nothing is watched (`idle`
-/// is then true) and a registration that adds the first watched entry wakes
-/// it. A pthread mutex and condition variable, because `Mutex` has no wait.
-final class _SweepSignal: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// Guarded by `mutex`.
-    private var stopped = false
-    /// True while the sweeper waits for the first watched entry.
+/// The thread starts lazily, with the first watched registration: while a
+/// start is due, `idle` is set, so the registration's usual idle check
+/// (one load) finds it and calls `wake(core:)`. It holds the registry's
+/// core, never the public registry, and sleeps without a deadline while
+/// nothing is watched (`idle` is then set again); a registration that adds
+/// the first watched entry wakes it. While something is watched it ticks
+/// every `interval` and asks the core to sweep what the pacer says is due
+/// (`_RegistryCore.sweepTick(now:)`).
+///
+/// In a forked child the parent's thread does not exist: the fork handlers
+/// forget it without joining or detaching it, and the child's first watched
+/// registration starts a thread of its own.
+final class Sweeper: @unchecked Sendable {
+    /// The tick, or nil for a registry without a sweeper thread.
+    let interval: Duration?
+    /// When the sweeper looks at which generation (its thread, or a test,
+    /// drives it through `_RegistryCore.sweepTick(now:)`).
+    let pacer: SpinLocked<Pacer>
+    /// True while the thread waits for the first watched entry, or while a
+    /// thread is due to start.
     let idle = Atomic<Bool>(false)
+    /// A thread should be started at the next watched registration.
+    private let needsStart: Atomic<Bool>
+    /// Where the thread sleeps; its lock guards `thread` and `stopped`.
+    private let condition = MonotonicCondition()
+    private var thread: PlatformThread?
+    private var stopped = false
 
-    init() {
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        #if os(Linux)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        #endif
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
+    /// - Parameters:
+    ///   - interval: the tick of a sweeper thread, or nil for none.
+    ///   - pacing: the interval the pacer assumes (the tick, unless a test
+    ///     drives the pacing itself).
+    init(interval: Duration?, pacing: Duration) {
+        self.interval = interval
+        pacer = SpinLocked(Pacer(interval: pacing))
+        needsStart = Atomic(interval != nil)
+        // The first watched registration finds the sweeper "idle" and
+        // starts it.
+        if interval != nil { idle.store(true, ordering: .sequentiallyConsistent) }
     }
 
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
-
-    func wake() {
-        pthread_mutex_lock(mutex)
-        pthread_cond_signal(condition)
-        pthread_mutex_unlock(mutex)
-    }
-
-    func stop() {
-        pthread_mutex_lock(mutex)
-        stopped = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
-    }
-
-    // Fork handlers (`ForkSafety`): the mutex is the last lock `prepare`
-    // takes (nothing takes a library lock while holding it).
-
-    func lockForFork() {
-        pthread_mutex_lock(mutex)
-    }
-
-    func unlockAfterFork() {
-        pthread_mutex_unlock(mutex)
-    }
-
-    /// In a forked child: the condition's waiters were the parent's
-    /// threads, so it starts afresh; the mutex, taken by `prepare` on the
-    /// forking thread, is released.
-    func resetInChild() {
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        #if os(Linux)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        #endif
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-        pthread_mutex_unlock(mutex)
-    }
-
-    /// `now` plus `interval`, saturating: a deadline past what `timespec`
-    /// holds becomes the latest one it holds (the registry clamps intervals
-    /// to 100 years already; this keeps the arithmetic safe on its own).
-    static func deadline(from now: timespec, after interval: Duration) -> timespec {
-        let (seconds, attoseconds) = interval.components
-        guard seconds >= 0, attoseconds >= 0 else { return now }
-        let nanoseconds = Int(now.tv_nsec) + Int(attoseconds / 1_000_000_000)
-        let (partial, overflow) = Int(now.tv_sec).addingReportingOverflow(Int(seconds))
-        let (total, carryOverflow) = partial.addingReportingOverflow(nanoseconds / 1_000_000_000)
-        var deadline = timespec()
-        if overflow || carryOverflow {
-            deadline.tv_sec = .max
-            deadline.tv_nsec = 999_999_999
-        } else {
-            deadline.tv_sec = total
-            deadline.tv_nsec = nanoseconds % 1_000_000_000
+    /// A watched registration found the sweeper idle (or not started yet):
+    /// start the thread if one is due, and wake it.
+    @inline(never)
+    func wake(core: _RegistryCore) {
+        condition.withLock {
+            if needsStart.load(ordering: .relaxed) { start(core: core) }
+            condition.signal()
         }
-        return deadline
+    }
+
+    /// With the lock held: starts the thread, unless the registry is
+    /// stopping.
+    private func start(core: _RegistryCore) {
+        guard !stopped, let interval else { return }
+        needsStart.store(false, ordering: .relaxed)
+        // The thread is not waiting for work yet; it looks for work before
+        // it waits (see `waitForTick`).
+        idle.store(false, ordering: .sequentiallyConsistent)
+        // If it cannot be created, sweeps happen during registration and on
+        // `sweep()` only.
+        thread = PlatformThread.start { [self] in
+            while waitForTick(interval: interval, hasWork: { core.hasWatchedEntries }) {
+                _ = core.sweepTick(now: monotonicNow())
+            }
+        }
     }
 
     /// Blocks until something is watched and `interval` has passed; false
     /// once stopped.
-    func waitForSweep(interval: Duration, hasWork: () -> Bool) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while !stopped {
-            if !hasWork() {
-                idle.store(true, ordering: .sequentiallyConsistent)
-                if !hasWork() && !stopped {
-                    pthread_cond_wait(condition, mutex)
-                }
-                idle.store(false, ordering: .sequentiallyConsistent)
-                continue
-            }
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            var deadline = Self.deadline(from: now, after: interval)
+    private func waitForTick(interval: Duration, hasWork: () -> Bool) -> Bool {
+        condition.withLock {
             while !stopped {
-                if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
+                if !hasWork() {
+                    idle.store(true, ordering: .sequentiallyConsistent)
+                    if !hasWork() && !stopped { condition.wait() }
+                    idle.store(false, ordering: .sequentiallyConsistent)
+                    continue
+                }
+                let deadline = monotonicNow() + interval
+                while !stopped {
+                    if !condition.wait(until: deadline) { break }
+                }
+                return !stopped
             }
-            return !stopped
+            return false
         }
-        return false
     }
-}
 
-/// Starts the background sweeper of `core`; it holds the core (never the
-/// public registry) and ends when `core.signal.stop()` is called.
-func _startSweeper(core: _RegistryCore, interval: Duration) -> pthread_t? {
-    let context = Unmanaged.passRetained(_SweeperContext(core: core, interval: interval)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        let context = Unmanaged<_SweeperContext>.fromOpaque(raw!).takeRetainedValue()
-        let core = context.core
-        while core.signal.waitForSweep(interval: context.interval, hasWork: { core.hasWatchedEntries }) {
-            _ = core.sweepTick(now: monotonicNow())
+    /// Stops the thread and waits for it to end (the registry is ending).
+    func stopAndWait() {
+        guard let thread = stop() else { return }
+        if thread.isCurrent {
+            // The registry died inside a cleanup the sweeper ran.
+            thread.detach()
+        } else {
+            thread.join()
         }
-        return nil
-    }, context)
-    guard result == 0 else {
-        Unmanaged<_SweeperContext>.fromOpaque(context).release()
-        return nil
     }
-    return thread
-}
 
-private final class _SweeperContext {
-    let core: _RegistryCore
-    let interval: Duration
-    init(core: _RegistryCore, interval: Duration) {
-        self.core = core
-        self.interval = interval
+    /// At process exit: stop, and detach the thread rather than wait (it
+    /// may be running a cleanup; the process is ending either way).
+    func stopWithoutWaiting() {
+        stop()?.detach()
+    }
+
+    private func stop() -> PlatformThread? {
+        condition.withLock {
+            stopped = true
+            needsStart.store(false, ordering: .relaxed)
+            condition.broadcast()
+            defer { thread = nil }
+            return thread
+        }
+    }
+
+    // MARK: - Fork
+
+    /// `prepare`: the pacer's lock, and last the sweeper's own lock (the one
+    /// its thread waits with; nothing takes another library lock while
+    /// holding it).
+    func lockForFork() {
+        pacer.lock.lock()
+        condition.lock()
+    }
+
+    /// `parent` and `child`. In a child, the thread is the parent's: forget
+    /// it, start one of the child's own at the next watched registration,
+    /// and give the condition variable a fresh start.
+    func unlockAfterFork(inChild: Bool) {
+        if inChild {
+            condition.resetInChild()
+            thread = nil
+            if interval != nil && !stopped {
+                needsStart.store(true, ordering: .relaxed)
+                idle.store(true, ordering: .sequentiallyConsistent)
+            }
+        }
+        condition.unlock()
+        pacer.lock.unlock()
     }
 }

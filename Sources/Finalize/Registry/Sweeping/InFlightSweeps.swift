@@ -1,0 +1,77 @@
+import Synchronization
+
+/// The dead watched owners that sweeps have taken out of the tables and not
+/// yet run, so that a shutdown can still find them.
+///
+/// Taken out of its table, such an owner's finalizer is in no list a
+/// shutdown reads. So every sweep goes through two steps, both here:
+/// 1. *Collection.* A shard that hands dead owners' entries to a sweep
+///    counts a collection (`beginCollection()`), under its lock, in the
+///    same critical section that removes the entries.
+/// 2. *Publication.* The sweep publishes the entries as one batch and ends
+///    its collections (`publish(_:collections:)`), then runs the batch and
+///    withdraws it (`run(_:)`).
+/// A shutdown first waits until every collection counted so far is
+/// published (no user code runs in between, so the wait is short), then
+/// runs what the published batches have not run yet (`runForShutdown()`):
+/// a process that exits while a sweep's cleanup is slow, blocked or calls
+/// `exit()` itself still runs the rest of that batch. Claims make each
+/// cleanup run once, whoever gets there first.
+final class InFlightSweeps: Sendable {
+    private let lock = SpinLock()
+    /// The published batches (rarely more than one).
+    nonisolated(unsafe) private var batches: [SweepBatch] = []
+    /// Collections counted and not yet published.
+    private let collecting = Atomic<Int>(0)
+
+    /// Called under a shard's lock when it hands over dead owners' entries.
+    func beginCollection() {
+        collecting.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Publishes `due` as one batch and ends the `collections` that
+    /// gathered it.
+    func publish(_ due: [WatchedEntry], collections: Int) -> SweepBatch {
+        let batch = SweepBatch(due)
+        lock.withLock { batches.append(batch) }
+        collecting.wrappingSubtract(collections, ordering: .releasing)
+        return batch
+    }
+
+    /// Runs a published batch, newest first, and withdraws it; returns how
+    /// many cleanups ran.
+    func run(_ batch: SweepBatch) -> Int {
+        let ran = batch.fire()
+        lock.withLock {
+            if let index = batches.lastIndex(where: { $0 === batch }) { batches.remove(at: index) }
+        }
+        // The batch is released by the caller, after the lock is dropped.
+        return ran
+    }
+
+    /// For a shutdown: runs what every batch published so far, or being
+    /// collected now, has not run yet; returns how many cleanups ran.
+    func runForShutdown() -> Int {
+        waitForCollections()
+        var ran = 0
+        for batch in lock.withLock({ batches }) { ran += batch.fire() }
+        return ran
+    }
+
+    /// The batches' finalizers that are still pending (for diagnostics).
+    func pendingFinalizers() -> [ErasedFinalizer] {
+        lock.withLock { batches }.flatMap { $0.pendingFinalizers() }
+    }
+
+    /// Waits until every collection counted so far is published.
+    func waitForCollections() {
+        var spins = 0
+        while collecting.load(ordering: .acquiring) > 0 { backOff(&spins) }
+    }
+
+    /// Fork handlers (`ForkSafety`). In a child, the batches that other
+    /// threads were running stay listed: their finalizers still pending
+    /// there run at the child's shutdown, like any other.
+    func lockForFork() { lock.lock() }
+    func unlockAfterFork() { lock.unlock() }
+}
