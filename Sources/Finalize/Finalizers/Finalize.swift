@@ -164,3 +164,102 @@ public func finalize<Resource: Sendable>(
     FinalizerRegistry.shared.finalize(
         owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
 }
+
+// MARK: - Asynchronous cleanups
+
+/// Registers an asynchronous `cleanup` on the host `owner`, in the shared
+/// registry; see ``FinalizerRegistry/finalize(_:runsAtExit:fileID:line:_:)-(Owner,_,_,_,()async->Void)``.
+///
+/// Lifetime and threading: started as a tracked task inside the owner's
+/// last release (see ``AsyncFinalizer``); at most once.
+///
+/// - Parameters:
+///   - owner: the object whose death starts the cleanup. Never retained.
+///   - runsAtExit: whether process exit runs it while still pending.
+///   - fileID: the call site's `#fileID`, for diagnostics; leave the default.
+///   - line: the call site's line, for diagnostics; leave the default.
+///   - cleanup: runs at most once; must not capture `owner`.
+/// - Returns: the handle; ignoring it is fine.
+@discardableResult
+public func finalize<Owner: FinalizerHost>(
+    _ owner: Owner, runsAtExit: Bool = true,
+    fileID: StaticString = #fileID, line: Int = #line,
+    _ cleanup: consuming @escaping @Sendable () async throws -> Void
+) -> AsyncFinalizer<Void> {
+    FinalizerRegistry.shared.finalize(owner, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
+}
+
+/// Registers an asynchronous `cleanup` on any `owner`, in the shared
+/// registry.
+///
+/// Lifetime and threading: a host owner's cleanup starts inside its last
+/// release, any other owner's at the first sweep that finds it dead, as a
+/// tracked task (see ``AsyncFinalizer``); at most once.
+///
+/// - Parameters:
+///   - owner: any class instance. Never retained.
+///   - runsAtExit: whether process exit runs it while still pending.
+///   - fileID: the call site's `#fileID`, for diagnostics; leave the default.
+///   - line: the call site's line, for diagnostics; leave the default.
+///   - cleanup: runs at most once; must not capture `owner`.
+/// - Returns: the handle; ignoring it is fine.
+@_disfavoredOverload
+@discardableResult
+public func finalize(
+    _ owner: AnyObject, runsAtExit: Bool = true,
+    fileID: StaticString = #fileID, line: Int = #line,
+    _ cleanup: consuming @escaping @Sendable () async throws -> Void
+) -> AsyncFinalizer<Void> {
+    FinalizerRegistry.shared.finalize(owner, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
+}
+
+/// Registers an asynchronous `cleanup` with `resource` on the host `owner`,
+/// in the shared registry.
+///
+/// Lifetime and threading: started as a tracked task inside the owner's
+/// last release (see ``AsyncFinalizer``); at most once; `detach()` hands
+/// the resource back.
+///
+/// - Parameters:
+///   - owner: the object whose death starts the cleanup. Never retained.
+///   - resource: what the cleanup releases. Must not be `owner`.
+///   - runsAtExit: whether process exit runs it while still pending.
+///   - fileID: the call site's `#fileID`, for diagnostics; leave the default.
+///   - line: the call site's line, for diagnostics; leave the default.
+///   - cleanup: receives `resource`; runs at most once.
+/// - Returns: the handle; ignoring it is fine.
+@discardableResult
+public func finalize<Owner: FinalizerHost, Resource: Sendable>(
+    _ owner: Owner, holding resource: Resource, runsAtExit: Bool = true,
+    fileID: StaticString = #fileID, line: Int = #line,
+    _ cleanup: consuming @escaping @Sendable (Resource) async throws -> Void
+) -> AsyncFinalizer<Resource> {
+    FinalizerRegistry.shared.finalize(
+        owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
+}
+
+/// Registers an asynchronous `cleanup` with `resource` on any `owner`, in
+/// the shared registry.
+///
+/// Lifetime and threading: a host owner's cleanup starts inside its last
+/// release, any other owner's at the first sweep that finds it dead, as a
+/// tracked task (see ``AsyncFinalizer``); at most once.
+///
+/// - Parameters:
+///   - owner: any class instance. Never retained.
+///   - resource: what the cleanup releases. Must not be `owner`.
+///   - runsAtExit: whether process exit runs it while still pending.
+///   - fileID: the call site's `#fileID`, for diagnostics; leave the default.
+///   - line: the call site's line, for diagnostics; leave the default.
+///   - cleanup: receives `resource`; runs at most once.
+/// - Returns: the handle; ignoring it is fine.
+@_disfavoredOverload
+@discardableResult
+public func finalize<Resource: Sendable>(
+    _ owner: AnyObject, holding resource: Resource, runsAtExit: Bool = true,
+    fileID: StaticString = #fileID, line: Int = #line,
+    _ cleanup: consuming @escaping @Sendable (Resource) async throws -> Void
+) -> AsyncFinalizer<Resource> {
+    FinalizerRegistry.shared.finalize(
+        owner, holding: resource, runsAtExit: runsAtExit, fileID: fileID, line: line, consume cleanup)
+}

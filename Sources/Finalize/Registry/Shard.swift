@@ -14,7 +14,7 @@ import _FinalizeShims
 ///   under this lock, before its bag can release the finalizer. So every
 ///   finalizer in the log is alive.
 /// - Watched finalizers live in tables of entries that own them, by age
-///   (see `SweepPacer`): `young`, in cohorts by registration time, and
+///   (see `Sweeper.Pacer`): `young`, in cohorts by registration time, and
 ///   `old`. Entries of finalizers
 ///   that ran or were detached are dropped lazily, in amortized compactions
 ///   that keep the tables within about twice their live entries.
@@ -169,7 +169,7 @@ final class Shard: @unchecked Sendable {
         withState { state in collectDue(&state, generations, dropDetached: dropDetached) }
     }
 
-    /// Moves the oldest young cohort to the old table (see `SweepPacer`).
+    /// Moves the oldest young cohort to the old table (see `Sweeper.Pacer`).
     func promote() {
         withState { state in state.young.promote(into: &state.old) }
     }

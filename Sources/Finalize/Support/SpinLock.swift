@@ -63,3 +63,11 @@ final class SpinLocked<Value: Sendable>: @unchecked Sendable {
         return try body(&value)
     }
 }
+
+/// Spins briefly, then yields: for the short waits of a spin lock, a busy bit,
+/// a bag's lock bit or the fork gate, each held for a few instructions.
+@inline(__always)
+func backOff(_ spins: inout Int) {
+    spins += 1
+    if spins > 64 { yieldThread() }
+}

@@ -1,0 +1,63 @@
+/// The young watched entries of one shard, in cohorts by registration time
+/// (see `Sweeper.Pacer`): a ring of `count` buffers, the newest receiving
+/// registrations; a promotion hands the oldest cohort over and starts a new
+/// one.
+struct Cohorts<Entry>: ~Copyable {
+    private let buffers: UnsafeMutablePointer<_EntryBuffer<Entry>>
+    let cohortCount: Int
+    /// The cohort receiving registrations.
+    private var newest = 0
+
+    init(count: Int) {
+        cohortCount = Swift.max(count, 1)
+        buffers = .allocate(capacity: cohortCount)
+        for index in 0..<cohortCount { (buffers + index).initialize(to: _EntryBuffer()) }
+    }
+
+    deinit {
+        buffers.deinitialize(count: cohortCount)
+        buffers.deallocate()
+    }
+
+    /// Entries in all cohorts.
+    var count: Int {
+        (0..<cohortCount).reduce(0) { $0 + buffers[$1].count }
+    }
+
+    /// Allocated capacity, in entries.
+    var capacity: Int {
+        (0..<cohortCount).reduce(0) { $0 + buffers[$1].capacity }
+    }
+
+    @inline(__always)
+    mutating func append(_ entry: consuming Entry) {
+        buffers[newest].append(entry)
+    }
+
+    /// Runs `body` on each cohort's buffer.
+    mutating func forEachCohort(_ body: (inout _EntryBuffer<Entry>) -> Void) {
+        for index in 0..<cohortCount { body(&buffers[index]) }
+    }
+
+    /// Calls `body` with every entry (`body` returns false to skip the rest
+    /// of that cohort).
+    func forEach(_ body: (borrowing Entry) -> Bool) {
+        for index in 0..<cohortCount { buffers[index].forEachFromNewest(body) }
+    }
+
+    /// Moves the oldest cohort's entries to the end of `old`; that cohort
+    /// becomes the newest, empty.
+    mutating func promote(into old: inout _EntryBuffer<Entry>) {
+        let oldest = (newest + 1) % cohortCount
+        old.appendAll(from: &buffers[oldest])
+        buffers[oldest].shrinkIfEmpty()
+        newest = oldest
+    }
+
+    /// Every entry, the cohorts emptied.
+    mutating func removeAll() -> [Entry] {
+        var entries: [Entry] = []
+        for index in 0..<cohortCount { entries.append(contentsOf: buffers[index].removeAll()) }
+        return entries
+    }
+}
