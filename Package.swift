@@ -16,7 +16,10 @@ let package = Package(
         .target(name: "_FinalizeShims"),
         .target(
             name: "Finalize",
-            dependencies: ["_FinalizeShims"]
+            dependencies: ["_FinalizeShims"],
+            // Checks of the library's own bookkeeping (Support/InternalChecks.swift):
+            // on in debug builds (`swift test`, the ThreadSanitizer run), off in release.
+            swiftSettings: [.define("FINALIZE_INTERNAL_CHECKS", .when(configuration: .debug))]
         ),
         .executableTarget(name: "finalize-demo", dependencies: ["Finalize"]),
         // Reads the C heap's usage for the memory figures (bench only).

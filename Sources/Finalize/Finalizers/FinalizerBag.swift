@@ -57,6 +57,7 @@ public struct FinalizerBag: ~Copyable, Sendable {
         // reference is gone, so no registration or reader is running.
         let word = contents.load(ordering: .acquiring)
         guard word != 0 else { return }
+        internalCheck(word & Self.lockBit == 0, "bag: locked while its owner is destroyed")
         Self.runAndRelease(word, trigger: .ownerDeinit)
     }
 
@@ -84,6 +85,7 @@ public struct FinalizerBag: ~Copyable, Sendable {
     @inline(__always)
     func add(_ finalizer: Unmanaged<ErasedFinalizer>) {
         let address = UInt(bitPattern: finalizer.toOpaque())
+        internalCheck(address & ~Self.addressMask == 0, "bag: a finalizer address with tag bits")
         if contents.compareExchange(expected: 0, desired: address, ordering: .releasing).exchanged { return }
         addSlow(address)
     }
@@ -101,6 +103,11 @@ public struct FinalizerBag: ~Copyable, Sendable {
         defer { ForkGate.leave(stripe) }
         let word = lockOrInstall(address)
         guard word != 0 else { return }  // installed into an empty bag
+        // Locked by this thread: the word as it was is one finalizer or the
+        // side list, never locked, never anything else.
+        internalCheck(
+            word & Self.lockBit == 0 && word & ~(Self.addressMask | Self.overflowBit) == 0,
+            "bag: unexpected word \(word) under the lock")
         if word & Self.overflowBit != 0 {
             Self.overflowReference(word)._withUnsafeGuaranteedRef { $0.append(address) }
             contents.store(word, ordering: .releasing)

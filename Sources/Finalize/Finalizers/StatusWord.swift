@@ -10,7 +10,7 @@
 ///          watched table entry, not to the finalizer)
 /// - 8...13 the registry shard the finalizer was registered in (at most 64)
 /// - 14...31 the registration's line (lines past 262,143 read as 262,143);
-///          kept here so a finalizer is 88 bytes, not 96
+///          kept here rather than in a field of the finalizer
 ///
 /// Exactly-once comes from one compare-and-exchange that moves the phase away
 /// from pending; whoever wins it owns the payload.
@@ -48,13 +48,15 @@ struct StatusWord: Equatable {
 
     /// This word with the phase moved to "ran" by `trigger` (busy cleared).
     @inline(__always) func ran(_ trigger: FinalizerTrigger) -> StatusWord {
-        StatusWord(raw: (raw & ~(Self.phaseMask | Self.triggerMask | Self.busyBit))
+        internalCheck(isPending, "status: \(state) cannot move to ran(\(trigger))")
+        return StatusWord(raw: (raw & ~(Self.phaseMask | Self.triggerMask | Self.busyBit))
             | Self.ranPhase | (trigger.code << Self.triggerShift))
     }
 
     /// This word with the phase moved to "detached" (busy cleared).
     @inline(__always) func detached() -> StatusWord {
-        StatusWord(raw: (raw & ~(Self.phaseMask | Self.busyBit)) | Self.detachedPhase)
+        internalCheck(isPending, "status: \(state) cannot move to detached")
+        return StatusWord(raw: (raw & ~(Self.phaseMask | Self.busyBit)) | Self.detachedPhase)
     }
 
     var state: FinalizerState {

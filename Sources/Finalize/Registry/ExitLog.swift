@@ -61,6 +61,7 @@ struct ExitLog: ~Copyable {
         let slot: UnsafeMutableRawPointer
         if freeHead != 0 {
             slot = UnsafeMutableRawPointer(bitPattern: freeHead).unsafelyUnwrapped
+            internalCheck(slot.load(as: UInt.self) & 1 == 1, "exit log: a slot on the free list is in use")
             freeHead = slot.load(as: UInt.self) & ~1
         } else {
             if fresh == freshEnd { addChunk(shard) }
@@ -76,6 +77,8 @@ struct ExitLog: ~Copyable {
     /// caller then drops the shard's reference to itself).
     @inline(__always)
     mutating func remove(_ slot: UnsafeMutableRawPointer) -> Bool {
+        internalCheck(live > 0, "exit log: a slot given back with no slot in use")
+        internalCheck(slot.load(as: UInt.self) & 1 == 0, "exit log: a free slot given back")
         slot.storeBytes(of: freeHead | 1, as: UInt.self)
         freeHead = UInt(bitPattern: slot)
         live -= 1
@@ -95,6 +98,8 @@ struct ExitLog: ~Copyable {
     /// Calls `body` with every finalizer in the log (each alive: see
     /// `Shard`), in no particular order.
     func forEach(_ body: (ErasedFinalizer) -> Void) {
+        var used = 0
+        defer { internalCheck(used == live, "exit log: \(used) slots in use, \(live) counted") }
         var chunk = newest
         while let current = chunk {
             let limit = current == newest ? fresh.unsafelyUnwrapped : current + Self.chunkBytes
@@ -102,6 +107,7 @@ struct ExitLog: ~Copyable {
             while slot < limit {
                 let word = slot.load(as: UInt.self)
                 if word & 1 == 0 {
+                    used += 1
                     Unmanaged<ErasedFinalizer>.fromOpaque(UnsafeRawPointer(bitPattern: word).unsafelyUnwrapped)
                         ._withUnsafeGuaranteedRef(body)
                 }

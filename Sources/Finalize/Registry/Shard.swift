@@ -67,7 +67,19 @@ final class Shard: @unchecked Sendable {
     private func withState<Result>(_ body: (inout State) -> Result) -> Result {
         stateLock.lock()
         defer { stateLock.unlock() }
+        checkWatchedCount(lockedState)
         return body(&lockedState)
+    }
+
+    /// Under the lock: the lock-free mirror of the watched tables' size is
+    /// up to date (every change to the tables stores it before the lock is
+    /// released).
+    @inline(__always)
+    private func checkWatchedCount(_ state: borrowing State) {
+        internalCheck(
+            watchedEntries.load(ordering: .relaxed) == state.watchedCount,
+            "shard \(index): \(watchedEntries.load(ordering: .relaxed)) watched entries mirrored, "
+                + "\(state.watchedCount) in the tables")
     }
 
     // MARK: - Hosts
@@ -143,6 +155,7 @@ final class Shard: @unchecked Sendable {
         // capture `entry` and so copy it.
         stateLock.lock()
         defer { stateLock.unlock() }
+        checkWatchedCount(lockedState)
         finalizer.sequence = RegistrationCounter.process.next()
         lockedState.young.append(entry)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
