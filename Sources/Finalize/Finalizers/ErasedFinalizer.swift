@@ -42,14 +42,9 @@ extension Finalizer {
         guard let (payload, word) = claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
         if payload.isAsync {
             startTracked(payload, word, trigger: trigger, reporting: true)
-            return true
+        } else {
+            runReporting(payload, word, trigger: trigger)
         }
-        do {
-            try payload.run()
-        } catch {
-            registryCore.report(FinalizerFailure(error: error, trigger: trigger, fileID: registrationSite.fileID, line: registrationSite.line))
-        }
-        settle(word)
         return true
     }
 
@@ -59,17 +54,24 @@ extension Finalizer {
     /// registry, so cancelling the caller does not cancel it.
     func fireAwaiting(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) async -> Bool {
         guard let (payload, word) = claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
-        guard payload.isAsync else {
-            do {
-                try payload.run()
-            } catch {
-                registryCore.report(FinalizerFailure(error: error, trigger: trigger, fileID: registrationSite.fileID, line: registrationSite.line))
-            }
-            settle(word)
-            return true
+        if payload.isAsync {
+            _ = await startTracked(payload, word, trigger: trigger, reporting: true).result
+        } else {
+            runReporting(payload, word, trigger: trigger)
         }
-        _ = await startTracked(payload, word, trigger: trigger, reporting: true).result
         return true
+    }
+
+    /// Runs a claimed synchronous payload; its error goes to the failure
+    /// handler. Then settles the finalizer.
+    private func runReporting(_ payload: CleanupPayload, _ word: StatusWord, trigger: FinalizerTrigger) {
+        do {
+            try payload.run()
+        } catch {
+            let site = registrationSite
+            registryCore.report(FinalizerFailure(error: error, trigger: trigger, fileID: site.fileID, line: site.line))
+        }
+        settle(word)
     }
 
     /// Starts a claimed asynchronous payload as a task the registry

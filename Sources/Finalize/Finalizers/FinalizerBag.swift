@@ -101,7 +101,7 @@ public struct FinalizerBag: ~Copyable, Sendable {
         let stripe = ForkGate.currentStripe
         ForkGate.enter(stripe)
         defer { ForkGate.leave(stripe) }
-        let word = lockOrInstall(address)
+        let word = lock(orInstall: address)
         guard word != 0 else { return }  // installed into an empty bag
         // Locked by this thread: the word as it was is one finalizer or the
         // side list, never locked, never anything else.
@@ -126,9 +126,10 @@ public struct FinalizerBag: ~Copyable, Sendable {
         }
     }
 
-    /// Sets the lock bit and returns the word as it was, or installs
-    /// `address` into an empty bag and returns 0.
-    private func lockOrInstall(_ address: UInt) -> UInt {
+    /// Sets the lock bit and returns the word as it was, without it
+    /// (restore it to unlock); or, given an `address` and an empty bag,
+    /// installs the address instead and returns 0.
+    private func lock(orInstall address: UInt? = nil) -> UInt {
         var spins = 0
         var current = contents.load(ordering: .relaxed)
         while true {
@@ -137,26 +138,9 @@ public struct FinalizerBag: ~Copyable, Sendable {
                 current = contents.load(ordering: .relaxed)
                 continue
             }
-            let desired = current == 0 ? address : current | Self.lockBit
+            let desired = current == 0 ? address ?? Self.lockBit : current | Self.lockBit
             let (exchanged, original) = contents.compareExchange(
                 expected: current, desired: desired, ordering: .acquiringAndReleasing)
-            if exchanged { return current }
-            current = original
-        }
-    }
-
-    /// Sets the lock bit; returns the word without it (restore it to unlock).
-    private func lock() -> UInt {
-        var spins = 0
-        var current = contents.load(ordering: .relaxed)
-        while true {
-            if current & Self.lockBit != 0 {
-                backOff(&spins)
-                current = contents.load(ordering: .relaxed)
-                continue
-            }
-            let (exchanged, original) = contents.compareExchange(
-                expected: current, desired: current | Self.lockBit, ordering: .acquiring)
             if exchanged { return current }
             current = original
         }

@@ -9,17 +9,18 @@ import Darwin
 /// A pthread mutex and condition variable whose timed waits measure time on
 /// the monotonic clock (`monotonicNow()`): what the sweeper sleeps on, what
 /// process exit waits for asynchronous cleanups with, and what the signal
-/// watcher waits for its shutdown with. (`Synchronization.Mutex` has no
-/// wait.)
+/// watcher waits for its shutdown with; `package`, so that the tests'
+/// support target locks and waits with it too. (`Synchronization.Mutex` has
+/// no wait, and on Linux ThreadSanitizer does not see its contended path.)
 ///
 /// On Linux the condition variable is set to `CLOCK_MONOTONIC` and waits
 /// for an absolute deadline; Darwin has no such attribute, so there it waits
 /// for the time left (`pthread_cond_timedwait_relative_np`).
-final class MonotonicCondition: @unchecked Sendable {
+package final class MonotonicCondition: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    init() {
+    package init() {
         checkPOSIX(pthread_mutex_init(mutex, nil), "pthread_mutex_init")
         initializeCondition()
     }
@@ -43,38 +44,38 @@ final class MonotonicCondition: @unchecked Sendable {
         #endif
     }
 
-    func lock() {
+    package func lock() {
         checkPOSIX(pthread_mutex_lock(mutex), "pthread_mutex_lock")
     }
 
-    func unlock() {
+    package func unlock() {
         checkPOSIX(pthread_mutex_unlock(mutex), "pthread_mutex_unlock")
     }
 
-    func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    package func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock()
         defer { unlock() }
         return try body()
     }
 
     /// Wakes one waiter. Call it with the lock held.
-    func signal() {
+    package func signal() {
         checkPOSIX(pthread_cond_signal(condition), "pthread_cond_signal")
     }
 
     /// Wakes every waiter. Call it with the lock held.
-    func broadcast() {
+    package func broadcast() {
         checkPOSIX(pthread_cond_broadcast(condition), "pthread_cond_broadcast")
     }
 
     /// Waits, with the lock held, until woken (or woken spuriously).
-    func wait() {
+    package func wait() {
         checkPOSIX(pthread_cond_wait(condition, mutex), "pthread_cond_wait")
     }
 
     /// Waits, with the lock held, until woken or until `deadline` (a
     /// `monotonicNow()` reading); false once the deadline has passed.
-    func wait(until deadline: Duration) -> Bool {
+    package func wait(until deadline: Duration) -> Bool {
         #if canImport(Darwin)
         let remaining = deadline - monotonicNow()
         guard remaining > .zero else { return false }

@@ -6,12 +6,13 @@ import Musl
 import Darwin
 #endif
 
-/// A POSIX thread: the registry's sweeper and the signal watcher.
+/// A POSIX thread: the registry's sweeper and the signal watcher (and, being
+/// `package`, the threads of the tests' support target).
 ///
 /// `pthread_t` is an integer on Linux and a non-optional pointer on Darwin
 /// (where `pthread_create` fills a `pthread_t?`); this type hides the
 /// difference.
-struct PlatformThread: @unchecked Sendable {
+package struct PlatformThread: @unchecked Sendable {
     private let handle: pthread_t
 
     private init(_ handle: pthread_t) {
@@ -19,13 +20,13 @@ struct PlatformThread: @unchecked Sendable {
     }
 
     /// The calling thread.
-    static var current: PlatformThread {
+    package static var current: PlatformThread {
         PlatformThread(pthread_self())
     }
 
     /// Starts a thread that runs `body`; nil if the system refuses one.
     /// Join it or detach it.
-    static func start(_ body: @escaping @Sendable () -> Void) -> PlatformThread? {
+    package static func start(_ body: @escaping @Sendable () -> Void) -> PlatformThread? {
         let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         #if canImport(Darwin)
         var created: pthread_t?
@@ -54,22 +55,31 @@ struct PlatformThread: @unchecked Sendable {
     }
 
     /// Whether this is the calling thread.
-    var isCurrent: Bool {
+    package var isCurrent: Bool {
         pthread_equal(handle, pthread_self()) != 0
     }
 
+    /// The thread as a number, equal for the same live thread.
+    package var id: UInt {
+        #if canImport(Darwin)
+        UInt(bitPattern: handle)
+        #else
+        UInt(handle)
+        #endif
+    }
+
     /// Whether both are the same thread.
-    func isSame(as other: PlatformThread) -> Bool {
+    package func isSame(as other: PlatformThread) -> Bool {
         pthread_equal(handle, other.handle) != 0
     }
 
     /// Waits for the thread to end.
-    func join() {
+    package func join() {
         checkPOSIX(pthread_join(handle, nil), "pthread_join")
     }
 
     /// Lets the thread end on its own, without a join.
-    func detach() {
+    package func detach() {
         checkPOSIX(pthread_detach(handle), "pthread_detach")
     }
 }

@@ -21,7 +21,7 @@ let cacheLineSize = 64
 
 /// Gives the processor to another thread (used when a busy bit is contended).
 @inline(__always)
-func yieldThread() {
+package func yieldThread() {
     sched_yield()
 }
 
@@ -60,7 +60,7 @@ func writeToStandardError(_ message: String) {
 
 /// The monotonic clock's reading (`CLOCK_MONOTONIC`), as a duration since
 /// an arbitrary origin.
-func monotonicNow() -> Duration {
+package func monotonicNow() -> Duration {
     var now = timespec()
     checkPOSIX(clock_gettime(CLOCK_MONOTONIC, &now), "clock_gettime")
     return .seconds(Int64(now.tv_sec)) + .nanoseconds(Int64(now.tv_nsec))

@@ -112,22 +112,23 @@ enum ForkSafety {
         for record in state.records { record.lockForFork() }
     }
 
-    static func parent() {
-        let state = state
-        for record in state.records.reversed() { record.unlockAfterFork(inChild: false) }
-        state.lock.unlock()
-        ProcessExit.unlockAfterFork()
-        SignalShutdown.unlockAfterFork(inChild: false)
-        ForkGate.open()
-    }
+    static func parent() { afterFork(inChild: false) }
 
-    static func child() {
+    static func child() { afterFork(inChild: true) }
+
+    /// Releases what `prepare` took, in reverse; in the child, also drops
+    /// what belonged to the threads that are gone.
+    private static func afterFork(inChild: Bool) {
         let state = state
-        for record in state.records.reversed() { record.unlockAfterFork(inChild: true) }
+        for record in state.records.reversed() { record.unlockAfterFork(inChild: inChild) }
         state.lock.unlock()
         ProcessExit.unlockAfterFork()
-        SignalShutdown.unlockAfterFork(inChild: true)
-        ForkGate.resetInChild()
+        SignalShutdown.unlockAfterFork(inChild: inChild)
+        if inChild {
+            ForkGate.resetInChild()
+        } else {
+            ForkGate.open()
+        }
     }
 }
 
