@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let package = Package(
@@ -25,11 +25,16 @@ let package = Package(
         // Reads the C heap's usage for the memory figures (bench only).
         .target(name: "_FinalizeBenchSupport"),
         .executableTarget(name: "finalize-bench", dependencies: ["Finalize", "_FinalizeBenchSupport"]),
-        // A child process for the tests that need a real process exit.
-        .executableTarget(name: "finalize-fixture", dependencies: ["Finalize"]),
+        // Helpers the tests and the fixture share (threads, locks, recorders,
+        // owners, the scenario across registries); not a product.
+        .target(name: "FinalizeTestSupport", dependencies: ["Finalize"]),
+        // A child process for the tests that signal it, fork from it or must
+        // kill it when it hangs (see its main.swift); the other process-exit
+        // tests are Swift Testing exit tests.
+        .executableTarget(name: "finalize-fixture", dependencies: ["Finalize", "FinalizeTestSupport"]),
         .testTarget(
             name: "FinalizeTests",
-            dependencies: ["Finalize", "finalize-fixture"]
+            dependencies: ["Finalize", "FinalizeTestSupport", "finalize-fixture"]
         ),
     ],
     swiftLanguageModes: [.v6]

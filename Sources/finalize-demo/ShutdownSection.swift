@@ -65,21 +65,9 @@ func runChild(handlesSignals: Bool) {
     let words: [String] = [path, "shutdown-child", handlesSignals ? "handled" : "unhandled"]
     let arguments = words.map { $0.withCString { strdup($0) } }
     defer { arguments.forEach { free($0) } }
-    // Threads of Swift's concurrency pool block signals; the child must
-    // start with none blocked and SIGTERM at its default action.
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t(), defaults = sigset_t()
-    sigemptyset(&none)
-    sigemptyset(&defaults)
-    sigaddset(&defaults, SIGTERM)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setsigdefault(&attributes, &defaults)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     fflush(nil)
     var pid = pid_t()
-    guard posix_spawn(&pid, path, &actions, &attributes, arguments + [nil], environ) == 0 else {
+    guard posix_spawn(&pid, path, &actions, nil, arguments + [nil], environ) == 0 else {
         return print("could not start \(path)")
     }
     close(fds[1])
@@ -108,6 +96,14 @@ func runChild(handlesSignals: Bool) {
 /// The child: two pools on the shared registry; SIGTERM either kills it
 /// outright or, with the handler, runs their cleanups first.
 func runShutdownChild(handlesSignals: Bool) -> Never {
+    // This process inherits the signal mask of the parent thread that
+    // started it (threads of Swift's concurrency pool block signals):
+    // SIGTERM must be unblocked, at its default action, before "ready".
+    signal(SIGTERM, SIG_DFL)
+    var terminate = sigset_t()
+    sigemptyset(&terminate)
+    sigaddset(&terminate, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &terminate, nil)
     if handlesSignals { try! FinalizerRegistry.shutdownOnSignals([SIGTERM, SIGINT]) }
     let pools = [ConnectionPool("db", in: .shared, say: sayNow), ConnectionPool("cache", in: .shared, say: sayNow)]
     sayNow("ready (\(pools.count) pools open)")

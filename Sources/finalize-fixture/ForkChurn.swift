@@ -1,4 +1,4 @@
-// Fork safety (issue 12): `finalize-fixture fork-churn`, run by
+// Fork safety: `finalize-fixture fork-churn`, run by
 // Tests/FinalizeTests/ForkSafetyTests.swift.
 //
 // Two threads churn registrations on the shared registry (host and watched
@@ -31,13 +31,8 @@ import Musl
 import Darwin
 #endif
 import Finalize
+import FinalizeTestSupport
 import Synchronization
-
-final class ForkChurnHost: FinalizerHost, Sendable {
-    let finalizers = FinalizerBag()
-}
-
-final class ForkChurnWatched: Sendable {}
 
 /// What the churn threads share with their cleanups.
 final class ForkChurnBook: Sendable {
@@ -62,28 +57,28 @@ struct ForkChurnRandom {
 /// lock bit), `peek`, `detach`, `runNow`, a full `sweep`.
 func forkChurnLoop(_ book: ForkChurnBook, seed: UInt64) {
     var random = ForkChurnRandom(state: seed)
-    var keptHosts: [ForkChurnHost] = []
-    var keptWatched: [ForkChurnWatched] = []
+    var keptHosts: [Host] = []
+    var keptWatched: [Plain] = []
     var handles: [Finalizer<Int>] = []
     while !book.stop.load(ordering: .relaxed) {
         let cleanup: @Sendable (Int) -> Void = { [book] _ in book.cleanups.add(1, ordering: .relaxed) }
         let handle: Finalizer<Int>
         switch random.next(10) {
         case 0, 1:  // host owner released at once: its bag runs the cleanup
-            let host = ForkChurnHost()
+            let host = Host()
             handle = finalize(host, holding: 1, cleanup)
             withExtendedLifetime(host) {}
         case 2:  // host owner with two finalizers, kept a while
-            let host = ForkChurnHost()
+            let host = Host()
             finalize(host, holding: 2, cleanup)
             handle = finalize(host, holding: 3, cleanup)
             keptHosts.append(host)
         case 3, 4, 5:  // watched owner that dies at once (a sweep runs it)
-            let owner = ForkChurnWatched()
+            let owner = Plain()
             handle = finalize(owner, holding: 4, cleanup)
             withExtendedLifetime(owner) {}
         case 6:  // watched owner kept a while
-            let owner = ForkChurnWatched()
+            let owner = Plain()
             handle = finalize(owner, holding: 5, cleanup)
             keptWatched.append(owner)
         case 7:
@@ -110,9 +105,9 @@ func forkChurnLoop(_ book: ForkChurnBook, seed: UInt64) {
 
 /// The child: registers its own finalizers and exits.
 func forkChurnChild(pipe descriptor: Int32) -> Never {
-    let host = ForkChurnHost()
+    let host = Host()
     finalize(host) { write("h", to: descriptor) }
-    let watched = ForkChurnWatched()
+    let watched = Plain()
     finalize(watched) { write("w", to: descriptor) }
     // Both owners stay alive: only the exit hook runs their cleanups.
     exit(0)
@@ -129,17 +124,17 @@ func runForkChurn(children: Int, churnThreads: Int, deadlineSeconds: Double, con
     // Warm up what a child touches (the shared registry, the owners'
     // types, the sweeper), so a child does not start by initializing them.
     do {
-        let host = ForkChurnHost()
+        let host = Host()
         finalize(host) {}
         if churnThreads > 0 {
-            let watched = ForkChurnWatched()
+            let watched = Plain()
             finalize(watched) {}
             withExtendedLifetime(watched) {}
         }
         withExtendedLifetime(host) {}
     }
     let threads = (0..<churnThreads).map { index in
-        spawnThread { forkChurnLoop(book, seed: 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0x1234_5678_9ABC_DEF1) }
+        startThread { forkChurnLoop(book, seed: 0x9E37_79B9_7F4A_7C15 &+ UInt64(index) &* 0x1234_5678_9ABC_DEF1) }
     }
     // Let the churn get going before the first fork.
     while churnThreads > 0 && book.registered.load(ordering: .relaxed) < 20_000 { sched_yield() }
@@ -225,7 +220,7 @@ func runForkChurn(children: Int, churnThreads: Int, deadlineSeconds: Double, con
     }
 
     book.stop.store(true, ordering: .relaxed)
-    for thread in threads { pthread_join(thread, nil) }
+    for thread in threads { thread.join() }
     for report in reports { write(report + "\n", to: 2) }
     say("fork-churn children \(forked) exited \(exited) hung \(hung) failed \(failed) missing \(missing)")
     exit(0)

@@ -1,174 +1,16 @@
+// AsyncCleanupStack and withAsyncCleanupStack, one rule per test: one entry
+// at a time, newest first, entries added while unwinding run next, the
+// error rules, the value form, the caller's actor. (Cancellation and stacks
+// dropped without close() have suites of their own; the ports of CPython's
+// and test262's suites are in Ports/.)
+
+import FinalizeTestSupport
 import Synchronization
 import Testing
 @testable import Finalize
 
-// Ports of CPython's Lib/test/test_contextlib_async.py `TestAsyncExitStack`
-// (push_async_callback is the async `defer`, push_async_exit the async
-// `push`, enter_async_context `enter`), test262's AsyncDisposableStack
-// disposeAsync tests, and the async rules: one entry at a time, newest first,
-// cancellation does not stop the unwinding.
-
-@Suite("AsyncCleanupStack: CPython TestAsyncExitStack")
-struct AsyncCleanupStackExitStackTests {
-    @Test("test_async_callback: async callbacks run newest first")
-    func asyncCallback() async throws {
-        let expected = ["()", "(1)", "(1, 2)", "(example: 1)", "(1, example: 1)", "(1, 2, example: 1)"]
-        let result = CleanupLog<String>()
-        try await withAsyncCleanupStack { stack in
-            for item in expected.reversed() {
-                stack.defer {
-                    await cleanupHop()
-                    result.append(item)
-                }
-            }
-        }
-        #expect(result.items == expected)
-    }
-
-    @Test("test_async_push: async exit callbacks see the body's error until one suppresses it")
-    func asyncPush() async throws {
-        let seen = CleanupLog<String>()
-        func expectOK(_ name: String) -> ((any Error)?) async -> Bool {
-            { error in
-                await cleanupHop()
-                seen.append("\(name):\(error == nil ? "ok" : "error")")
-                return false
-            }
-        }
-        func expectError(_ name: String) -> ((any Error)?) async -> Bool {
-            { error in
-                await cleanupHop()
-                seen.append("\(name):\(error is PyZeroDivisionError ? "PyZeroDivisionError" : "?")")
-                return false
-            }
-        }
-        try await withAsyncCleanupStack { stack in
-            stack.push(expectOK("expect_ok"))
-            stack.push(expectOK("ExitCM(expect_ok)"))
-            stack.push { _ in
-                await cleanupHop()
-                seen.append("suppress")
-                return true
-            }
-            stack.push(expectError("ExitCM(expect_exc)"))
-            stack.push(expectError("expect_exc 1"))
-            stack.push(expectError("expect_exc 2"))
-            throw PyZeroDivisionError()
-        }
-        #expect(seen.items == [
-            "expect_exc 2:PyZeroDivisionError", "expect_exc 1:PyZeroDivisionError", "ExitCM(expect_exc):PyZeroDivisionError",
-            "suppress", "ExitCM(expect_ok):ok", "expect_ok:ok",
-        ])
-    }
-
-    @Test("test_enter_async_context: async acquire and release around the body")
-    func enterAsyncContext() async throws {
-        let result = CleanupLog<Int>()
-        try await withAsyncCleanupStack { stack in
-            stack.defer {
-                await cleanupHop()
-                result.append(4)
-            }
-            await stack.enter {
-                await cleanupHop()
-                result.append(1)
-            } release: { _ in
-                await cleanupHop()
-                result.append(3)
-            }
-            result.append(2)
-        }
-        #expect(result.items == [1, 2, 3, 4])
-    }
-
-    @Test("test_enter_async_context_errors: a failed acquire adds no entry")
-    func enterAsyncContextErrors() async throws {
-        let released = CleanupLog<Int>()
-        try await withAsyncCleanupStack { stack in
-            let error = await caughtCleanupErrorAsync {
-                try await stack.enter { () async throws -> Int in
-                    await cleanupHop()
-                    throw CleanupBoom(id: 1)
-                } release: { released.append($0) }
-            }
-            #expect(error as? CleanupBoom == CleanupBoom(id: 1))
-            #expect(stack.count == 0)
-        }
-        #expect(released.items.isEmpty)
-    }
-
-    @Test("test_async_exit_exception_chaining: errors before a suppression are gone, the rest kept")
-    func asyncExitExceptionChaining() async {
-        var savedDetails: (any Error)?
-        let error = await caughtCleanupErrorAsync {
-            try await withAsyncCleanupStack { stack in
-                stack.defer { await cleanupHop(); throw PyIndexError() }
-                stack.defer { await cleanupHop(); throw PyKeyError() }
-                stack.defer { await cleanupHop(); throw PyAttributeError() }
-                stack.push { error in
-                    await cleanupHop()
-                    savedDetails = error
-                    return true
-                }
-                stack.defer { await cleanupHop(); throw PyValueError() }
-                throw PyZeroDivisionError()
-            }
-        }
-        let errors = (error as? CleanupErrors)?.errors ?? []
-        #expect(errors.count == 3)
-        #expect(errors.first is PyAttributeError)
-        #expect(errors.dropFirst().first is PyKeyError)
-        #expect(errors.last is PyIndexError)
-        #expect(savedDetails is PyValueError)
-    }
-
-    @Test("test_close and test_pop_all, async: close() then move()")
-    func closeAndMove() async throws {
-        let result = CleanupLog<Int>()
-        var moved: AsyncCleanupStack?
-        try await withAsyncCleanupStack { stack in
-            stack.defer { await cleanupHop(); result.append(1) }
-            try await stack.close()
-            result.append(2)
-            stack.defer { await cleanupHop(); result.append(5) }
-            moved = stack.move()
-            result.append(3)
-        }
-        result.append(4)
-        try await moved?.close()
-        #expect(result.items == [1, 2, 3, 4, 5])
-    }
-
-    @Test("test_exit_raise and test_exit_suppress, async")
-    func exitRaiseAndSuppress() async throws {
-        let raised = await caughtCleanupErrorAsync {
-            try await withAsyncCleanupStack { stack in
-                stack.push { _ in await cleanupHop(); return false }
-                throw PyZeroDivisionError()
-            }
-        }
-        #expect(raised is PyZeroDivisionError)
-        try await withAsyncCleanupStack { stack in
-            stack.push { _ in await cleanupHop(); return true }
-            throw PyZeroDivisionError()
-        }
-    }
-
-    @Test("test_excessive_nesting, async: 10,000 async callbacks")
-    func excessiveNesting() async throws {
-        var ran = 0
-        try await withAsyncCleanupStack { stack in
-            for index in 0..<10_000 {
-                if index.isMultiple(of: 2) {
-                    stack.defer { await cleanupHop(); ran += 1 }
-                } else {
-                    stack.defer { ran += 1 }
-                }
-            }
-        }
-        #expect(ran == 10_000)
-    }
-
+@Suite("AsyncCleanupStack: rules")
+struct AsyncCleanupStackTests {
     @Test("mixed sync and async callbacks keep their order")
     func mixedSyncAsyncOrder() async throws {
         let log = CleanupLog<String>()
@@ -184,10 +26,7 @@ struct AsyncCleanupStackExitStackTests {
             "async enter 6", "sync enter 5", "async push 4", "sync push 3", "async defer 2", "sync defer 1",
         ])
     }
-}
 
-@Suite("AsyncCleanupStack: semantics")
-struct AsyncCleanupStackTests {
     @Test("entries are awaited one at a time, newest first")
     func oneAtATime() async throws {
         let log = CleanupLog<String>()
@@ -249,26 +88,6 @@ struct AsyncCleanupStackTests {
         #expect(cleanupBoomIDs(several!) == [1, 2, 3])
     }
 
-    @Test("test262 AsyncDisposableStack disposeAsync: reverse order, multiple errors, already disposed")
-    func disposeAsyncPorts() async throws {
-        // disposes-resources-in-reverse-order
-        let disposed = CleanupLog<Int>()
-        let stack = AsyncCleanupStack()
-        await stack.enter { 1 } release: { await cleanupHop(); disposed.append($0) }
-        await stack.enter { 2 } release: { await cleanupHop(); disposed.append($0) }
-        try await stack.close()
-        #expect(disposed.items == [2, 1])
-        // does-not-reinvoke-disposers-if-already-disposed / does-not-reject-if-already-disposed
-        try await stack.close()
-        #expect(disposed.items == [2, 1])
-        // rejects-with-suppressederror-if-multiple-errors-during-disposal
-        stack.defer { throw CleanupBoom(id: 1) }
-        stack.defer { throw CleanupBoom(id: 2) }
-        stack.defer { throw CleanupBoom(id: 3) }
-        let error = await caughtCleanupErrorAsync { try await stack.close() }
-        #expect(cleanupBoomIDs(error!) == [3, 2, 1])
-    }
-
     @Test("the value form returns the value, and rethrows a suppressed body error")
     func valueForm() async throws {
         let value = try await withAsyncCleanupStack { stack in
@@ -288,49 +107,6 @@ struct AsyncCleanupStackTests {
         }
         #expect(error as? CleanupBoom == CleanupBoom(id: 1))
         #expect(seen as? CleanupBoom == CleanupBoom(id: 1))
-    }
-
-    @Test("a cancelled task still runs every entry")
-    func cancelledTaskRunsEverything() async throws {
-        let ran = Mutex<[Int]>([])
-        let task = Task {
-            try await withAsyncCleanupStack { stack in
-                for id in 1...3 {
-                    stack.defer {
-                        await cleanupHop()
-                        ran.withLock { $0.append(id) }
-                    }
-                }
-                withUnsafeCurrentTask { $0?.cancel() }
-                try Task.checkCancellation()
-            }
-        }
-        let result = await task.result
-        #expect(throws: CancellationError.self) { try result.get() }
-        #expect(ran.withLock { $0 } == [3, 2, 1])
-    }
-
-    @Test("a cleanup's CancellationError does not stop the others")
-    func cancellationErrorDoesNotStopOthers() async throws {
-        let ran = Mutex<[Int]>([])
-        let task = Task {
-            withUnsafeCurrentTask { $0?.cancel() }
-            let stack = AsyncCleanupStack()
-            for id in 1...4 {
-                stack.defer {
-                    ran.withLock { $0.append(id) }
-                    if id.isMultiple(of: 2) { try Task.checkCancellation() }
-                }
-            }
-            try await stack.close()
-        }
-        let result = await task.result
-        #expect(ran.withLock { $0 } == [4, 3, 2, 1])
-        #expect(throws: CleanupErrors.self) { try result.get() }
-        if case .failure(let error as CleanupErrors) = result {
-            #expect(error.errors.count == 2)
-            #expect(error.errors.allSatisfy { $0 is CancellationError })
-        }
     }
 
     @Test("move(), count, and reuse after close")
@@ -362,25 +138,6 @@ struct AsyncCleanupStackTests {
         #expect(log.items == [2, 1])
     }
 
-    @Test("a deinitialized stack runs its sync entries at once and the rest in a task, then reports failures")
-    func deinitRunsAndReports() async {
-        let (events, continuation) = AsyncStream.makeStream(of: String.self)
-        do {
-            let stack = AsyncCleanupStack()
-            stack.reportFailure = { failure in
-                continuation.yield("reported \(cleanupBoomIDs(failure.error)) \(failure.trigger)")
-                if cleanupBoomIDs(failure.error) == [1] { continuation.finish() }
-            }
-            stack.defer { continuation.yield("async 1"); throw CleanupBoom(id: 1) }
-            stack.defer { await cleanupHop(); continuation.yield("async 2") }
-            stack.defer { continuation.yield("sync 3"); throw CleanupBoom(id: 3) }
-        }
-        var seen: [String] = []
-        for await event in events { seen.append(event) }
-        // One unwinding in two parts, reported once, at its end.
-        #expect(seen == ["sync 3", "async 2", "async 1", "reported [3] scopeEnd", "reported [1] scopeEnd"])
-    }
-
     @MainActor
     @Test("from the main actor: cleanups touch main-actor state without hops of their own")
     func mainActorIsolation() async throws {
@@ -391,6 +148,27 @@ struct AsyncCleanupStackTests {
             await stack.enter { log.items.append("acquire") } release: { log.items.append("release") }
         }
         #expect(log.items == ["acquire", "release", "async", "sync"])
+    }
+
+    /// A cleanup that moves the rest of its stack out and drops it: the
+    /// unwinding ends, the moved entries run once (sync ones at once, the
+    /// async rest in the fallback task), and close() returns.
+    @Test func moveDuringUnwindRunsTheRestOnce() async throws {
+        let counts = Mutex<[String: Int]>([:])
+        let (events, continuation) = AsyncStream.makeStream(of: Void.self)
+        func ran(_ name: String) { counts.withLock { $0[name, default: 0] += 1 } }
+        let stack = AsyncCleanupStack()
+        stack.defer { ran("oldest"); continuation.finish() }
+        stack.defer { () async in await cleanupHop(); ran("async") }
+        stack.defer { ran("sync") }
+        stack.defer { [unowned stack] in
+            ran("mover")
+            _ = stack.move()
+        }
+        try await stack.close()
+        for await _ in events {}
+        #expect(counts.withLock { $0 } == ["mover": 1, "sync": 1, "async": 1, "oldest": 1])
+        #expect(stack.count == 0)
     }
 }
 

@@ -4,6 +4,7 @@
 // cleanup, and cancellation of the caller of runNow(). Waits go through
 // continuations (`AsyncGate`), never sleeps.
 
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 

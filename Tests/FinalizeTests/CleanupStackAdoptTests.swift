@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FinalizeTestSupport
 import Synchronization
 import Testing
 import Finalize
@@ -195,5 +196,108 @@ struct CleanupStackAdoptTests {
         #expect(second.state == .ran(.ownerDeinit))
         owner = nil
         #expect(runs.count == 2)
+    }
+
+    /// Sound: a push callback and a closed stack see the adopted finalizer's
+    /// own error, never the internal wrapper, and CleanupErrors holds the
+    /// unwrapped errors (raw `defer` path and boxed path alike).
+    @Test func adoptedErrorsAreUnwrappedEverywhere() throws {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let owner = Plain()
+        let seen = Locked<[String]>([])
+        let stack = CleanupStack()
+        stack.adopt(registry.finalize(owner) { throw CleanupBoom(id: 1) })
+        stack.push { error in
+            seen.withLock { $0.append("\(type(of: error!))") }
+            return false
+        }
+        stack.adopt(registry.finalize(owner) { throw CleanupBoom(id: 2) })
+        stack.defer { throw CleanupBoom(id: 3) }
+        do {
+            try stack.close()
+            Issue.record("close() should throw")
+        } catch let errors as CleanupErrors {
+            #expect(errors.errors.map { $0 as? CleanupBoom } == [CleanupBoom(id: 3), CleanupBoom(id: 2), CleanupBoom(id: 1)])
+        }
+        #expect(seen.withLock { $0 } == ["CleanupBoom"])
+        withExtendedLifetime(owner) {}
+    }
+
+    /// An adopted finalizer whose cleanup throws, on a stack that is never
+    /// closed: the error goes to the finalizer's own registry, with the site
+    /// that registered it and the trigger `.scopeEnd`, and the other entries
+    /// still run.
+    @Test func unclosedStackReportsAnAdoptedFailureToItsRegistry() {
+        let failures = FailureLog()
+        let registry = FinalizerRegistry(sweepInterval: nil, onFailure: failures.handler)
+        let log = EventLog()
+        let owner = Host()
+        let line = #line + 1
+        let finalizer = registry.finalize(owner) { throw TestError("adopted") }
+        do {
+            let stack = CleanupStack()
+            stack.defer { log.append("plain entry") }
+            stack.adopt(finalizer)
+            withExtendedLifetime(stack) {}
+        }
+        #expect(log.events == ["plain entry"])
+        #expect(finalizer.state == .ran(.scopeEnd))
+        let reported = failures.all
+        #expect(reported.count == 1)
+        #expect(reported.first?.trigger == .scopeEnd)
+        #expect(reported.first?.line == line)
+        #expect(reported.first?.fileID == #fileID)
+        #expect((reported.first?.error as? TestError) == TestError("adopted"))
+        withExtendedLifetime(owner) {}
+    }
+
+    /// The adopted finalizer's host owner is released on another thread while
+    /// the stack unwinds (after an await): the cleanup runs exactly once, by
+    /// whichever came first.
+    @Test(arguments: OwnerKind.allCases)
+    func adoptedOwnerDiesDuringUnwinding(kind: OwnerKind) async throws {
+        for _ in 0..<200 {
+            let registry = FinalizerRegistry(sweepInterval: nil)
+            let count = Counter()
+            let holder = Locked<(AnyObject & Sendable)?>(kind.make())
+            let finalizer = holder.withLock { register(registry, on: $0!) { count.increment() } }
+            let stack = AsyncCleanupStack()
+            stack.adopt(finalizer)
+            stack.defer { () async in await cleanupHop() }
+            stack.defer { finalizer.runsAtExit = true }
+            let barrier = SpinBarrier(count: 2)
+            let thread = startThread {
+                barrier.arriveAndWait()
+                holder.clear()
+                kind.collect(registry)
+            }
+            barrier.arriveAndWait()
+            try await stack.close()
+            thread.join()
+            kind.collect(registry)
+            #expect(count.value == 1)
+            #expect(finalizer.state == .ran(.scopeEnd) || finalizer.state == .ran(kind.deathTrigger))
+        }
+    }
+
+    /// A dropped stack's fallback task runs an adopted finalizer while its
+    /// owner dies on another thread: exactly once.
+    @Test func abandonedAdoptRacingOwnerDeath() async throws {
+        for _ in 0..<100 {
+            let registry = FinalizerRegistry(sweepInterval: nil)
+            let count = Counter()
+            let holder = Locked<Host?>(Host())
+            let finalizer = holder.withLock { registry.finalize($0!) { count.increment() } }
+            let (events, continuation) = AsyncStream.makeStream(of: Void.self)
+            do {
+                let stack = AsyncCleanupStack()
+                stack.defer { continuation.finish() }
+                stack.adopt(finalizer)
+                stack.defer { () async in await cleanupHop() }
+            }
+            holder.clear()
+            for await _ in events {}
+            #expect(count.value == 1)
+        }
     }
 }

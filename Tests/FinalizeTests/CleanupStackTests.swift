@@ -1,9 +1,10 @@
+// The rules of CleanupStack and withCleanupStack, one rule per test.
+
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 
-// The semantics of CleanupStack and withCleanupStack, one rule per test.
-
-@Suite("CleanupStack: semantics")
+@Suite("CleanupStack: rules")
 struct CleanupStackTests {
     // MARK: Order
 

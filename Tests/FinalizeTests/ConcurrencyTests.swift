@@ -1,6 +1,9 @@
-// Semantics 1 under races (issue 2: "Holds when triggers race from different
-// threads"), and the re-entrancy promise of semantics 8: cleanups may use the
-// registry freely because no lock is held while one runs.
+// Exactly once when triggers race from different threads (owner death,
+// sweeps, runNow, detach, peek, shutdown, a registry's end, compaction), and
+// re-entrancy: cleanups may use the registry freely because no lock is held
+// while one runs. Two of these races were once real bugs: `pending` deadlocked
+// with an owner's last release, and a registration overlapping `shutdown()`
+// could be skipped.
 //
 // The racing threads start together at a barrier and are joined; nothing
 // waits on a clock. Sizes are small enough for ThreadSanitizer.
@@ -13,6 +16,8 @@ import Musl
 import Darwin
 #endif
 import Dispatch
+import FinalizeTestSupport
+import Synchronization
 import Testing
 @testable import Finalize
 
@@ -217,7 +222,7 @@ struct ConcurrencyTests {
         withExtendedLifetime(owners) {}
     }
 
-    // MARK: Semantics 8: re-entrancy
+    // MARK: Re-entrancy
 
     /// From inside a cleanup, whatever ran it (the owner's release, a sweep,
     /// `runNow()` or `shutdown()`), the registry may be used freely: register,
@@ -329,5 +334,182 @@ struct ConcurrencyTests {
         // A host finalizer outlives its registry and still runs at release.
         #expect(log.events == ["dropped the registry", "survivor"])
         #expect(survivorFinalizer.state == .ran(.ownerDeinit))
+    }
+
+    /// `pending` looks at each pending finalizer's owner while it holds the
+    /// finalizer's `busy` bit. It once took a strong reference to do so: when
+    /// another thread dropped the owner meanwhile, the reader's release was
+    /// the last one, the owner's deinit ran on the reader's thread, and its
+    /// bag's claim of that very finalizer waited for `busy` forever.
+    @Test func pendingDoesNotDeadlockWithTheOwnersLastRelease() {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let stop = Atomic<Bool>(false)
+        let done = Signal()
+        let ran = Counter()
+        let reader = startThread {
+            while !stop.load(ordering: .acquiring) { _ = registry.pending }
+            done.fire()
+        }
+        let holder = Locked<Host?>(nil)
+        let iterations = 200_000
+        for _ in 0..<iterations {
+            let host = Host()
+            registry.finalize(host) { ran.increment() }
+            holder.set(host)
+            _ = consume host
+            holder.clear()   // usually the last release; sometimes the reader has it
+        }
+        stop.store(true, ordering: .releasing)
+        let finished = done.wait(timeoutSeconds: 20)
+        #expect(finished, "the reader is stuck inside `pending`")
+        if finished { reader.join() }
+        #expect(ran.value == iterations)
+    }
+
+    /// A registration racing `shutdown()` once could be skipped for good: its
+    /// number was taken before it was linked, and shutdown's horizon moved
+    /// past it. Registrations from one thread are sequential, so if shutdown
+    /// ran one of them, it must have run every earlier one too. (The writer
+    /// never stops on its own: shutdown also has to return, thanks to its
+    /// newcomer budget.)
+    @Test func shutdownDoesNotSkipARegistrationThatOverlapsIt() {
+        for _ in 0..<5 {
+            let registry = FinalizerRegistry(sweepInterval: nil)
+            let owners = Locked<[Host]>([])
+            let handles = Locked<[Finalizer<Void>]>([])
+            let stop = Atomic<Bool>(false)
+            let started = Atomic<Bool>(false)
+            let writer = startThread {
+                while !stop.load(ordering: .acquiring) {
+                    let host = Host()
+                    let f = registry.finalize(host) {}
+                    owners.withLock { $0.append(host) }
+                    handles.withLock { $0.append(f) }
+                    started.store(true, ordering: .releasing)
+                }
+            }
+            while !started.load(ordering: .acquiring) { sched_yield() }
+            // Slow cleanups keep shutdown busy, so registrations overlap it.
+            let slowOwners = (0..<1_000).map { _ in Host() }
+            for owner in slowOwners { registry.finalize(owner) { for _ in 0..<200 { _ = getpid() } } }
+            registry.shutdown()
+            stop.store(true, ordering: .releasing)
+            writer.join()
+            let all = handles.value
+            if let lastRan = all.lastIndex(where: { $0.state == .ran(.shutdown) }) {
+                let skipped = all[..<lastRan].filter(\.isAlive).count
+                #expect(skipped == 0, "\(skipped) registrations older than one that shutdown ran were skipped")
+                if skipped > 0 { return }
+            }
+            withExtendedLifetime((slowOwners, owners)) {}
+        }
+    }
+
+    /// detach() on a watched finalizer races with the registry's end(): the
+    /// resource is handed back or released exactly once, never both, never
+    /// lost; nothing crashes (ASan/TSan).
+    @Test func detachRacesRegistryEnd() {
+        let tracker = LifetimeTracker()
+        for _ in 0..<200 {
+            let owners = (0..<16).map { _ in Plain() }
+            let slot = Locked<FinalizerRegistry?>(FinalizerRegistry(sweepInterval: nil))
+            let ran = Counter()
+            let fs = owners.map { owner in
+                slot.value!.finalize(owner, holding: tracker.instance(), runsAtExit: false) { _ in ran.increment() }
+            }
+            let detached = Counter()
+            onThreads(2) { thread in
+                if thread == 0 {
+                    slot.clear()
+                } else {
+                    for f in fs.reversed() { if f.detach() != nil { detached.increment() } }
+                }
+            }
+            #expect(ran.value == 0)
+            for f in fs { #expect(f.state == .detached) }
+            withExtendedLifetime(owners) {}
+        }
+        #expect(tracker.instances == 0)
+    }
+
+    /// peek() and detach() race with the owner's last release (host and
+    /// watched) and with sweeps: exactly one outcome per finalizer.
+    @Test(arguments: OwnerKind.allCases)
+    func peekDetachRaceOwnerDeath(kind: OwnerKind) {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let tracker = LifetimeTracker()
+        let ran = Counter()
+        let detached = Counter()
+        let rounds = 2_000
+        for _ in 0..<rounds {
+            let owner = Locked<(AnyObject & Sendable)?>(kind.make())
+            let f = registry.finalize(owner.value!, holding: tracker.instance()) { _ in ran.increment() }
+            onThreads(3) { thread in
+                switch thread {
+                case 0: owner.clear(); kind.collect(registry)
+                case 1: _ = f.peek(); _ = f.peek()
+                default: if f.detach() != nil { detached.increment() }
+                }
+            }
+            kind.collect(registry)
+        }
+        #expect(ran.value + detached.value == rounds)
+        #expect(tracker.instances == 0)
+        #expect(registry.pendingCount == 0)
+    }
+
+    /// shutdown() from two threads while owners die on a third: each
+    /// cleanup runs exactly once.
+    @Test func shutdownRacesBagDeinitAndSweep() {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let n = 600
+        let runs = Locked<[Int]>(Array(repeating: 0, count: n))
+        let owners = Locked<[(AnyObject & Sendable)?]>((0..<n).map { ($0 % 2 == 0 ? OwnerKind.host : .watched).make() })
+        for i in 0..<n {
+            let o = owners.value[i]!
+            if let h = o as? Host { registry.finalize(h, holding: i) { i in runs.withLock { $0[i] += 1 } } }
+            else { registry.finalize(o, holding: i) { i in runs.withLock { $0[i] += 1 } } }
+        }
+        onThreads(3) { thread in
+            switch thread {
+            case 0:
+                for i in 0..<n { _ = owners.withLock { o -> (AnyObject & Sendable)? in let x = o[i]; o[i] = nil; return x } }
+            case 1: registry.shutdown()
+            default: registry.sweep(); registry.shutdown()
+            }
+        }
+        registry.sweep()
+        #expect(runs.value.allSatisfy { $0 == 1 })
+        #expect(registry.pendingCount == 0)
+    }
+
+    /// Watched registrations past the compaction threshold while other
+    /// threads runNow/detach and owners die: no lost or doubled cleanups, no
+    /// leaked resources.
+    @Test func compactionRacesRunNowDetach() {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let tracker = LifetimeTracker()
+        let ran = Counter()
+        let detached = Counter()
+        let perThread = 3_000
+        onThreads(2) { _ in
+            var keep: [Plain] = []
+            for i in 0..<perThread {
+                let owner = Plain()
+                let f = registry.finalize(owner, holding: tracker.instance()) { _ in ran.increment() }
+                switch i % 4 {
+                case 0: _ = try? f.runNow()
+                case 1: if f.detach() != nil { detached.increment() }
+                case 2: keep.append(owner)
+                default: break
+                }
+                if keep.count > 50 { keep.removeFirst(25) }
+            }
+            keep.removeAll()
+        }
+        registry.sweep()
+        #expect(ran.value + detached.value == 2 * perThread)
+        #expect(tracker.instances == 0)
+        #expect(registry.pendingCount == 0)
     }
 }

@@ -1,8 +1,9 @@
-// Semantics 6 (issue 2): failures are never lost. `runNow()` rethrows the
+// Failures are never lost. `runNow()` rethrows the
 // cleanup's error and the finalizer is dead afterwards; on every other
 // trigger the error goes to `onFailure` with the trigger and the
 // registration's `#fileID` and line, and the remaining cleanups still run.
 
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 

@@ -2,6 +2,7 @@
 // finalizers, registered from any thread, run newest first inside the
 // owner's destruction; in final classes, class hierarchies and actors.
 
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 

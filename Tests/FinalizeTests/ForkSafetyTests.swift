@@ -1,4 +1,4 @@
-// Fork safety (issue 12): a child forked while other threads use the shared
+// Fork safety: a child forked while other threads use the shared
 // registry inherits no lock held by a thread it does not have, no sweep
 // collection counted and never published, and no sweeper thread to join or
 // detach; its exit runs what is pending, as in any process.
@@ -17,6 +17,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FinalizeTestSupport
 import Testing
 
 @Suite("Fork safety")

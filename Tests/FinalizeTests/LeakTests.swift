@@ -1,9 +1,11 @@
-// Semantics 5 and 9 (issue 2): after a run or a detach the registry keeps
-// neither cleanup nor resource alive; dead finalizers are freed; the registry
-// never retains an owner; a registry that goes away leaves nothing behind.
+// After a run or a detach the registry keeps neither cleanup nor resource
+// alive; dead finalizers are freed; the registry never retains an owner; a
+// registry that goes away leaves nothing behind (its watched tables are
+// freed, even while handles to its finalizers are kept).
 // Every object involved is a `LifetimeTracked` (after swift-collections),
 // so a leak shows up as a live instance count.
 
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 
@@ -220,6 +222,43 @@ struct LeakTests {
         #expect(registry.sweep() == 0)           // nothing to run: every owner lives
         #expect(registry.watchedTableSize == 0)
         #expect(weakHandles.allSatisfy { $0.value == nil })
+        withExtendedLifetime(owners) {}
+    }
+
+    /// Sound: after the registry ends, its watched tables hold no storage,
+    /// and a kept handle keeps neither owners nor resources.
+    @Test func deadRegistryFreesItsTables() {
+        let tracker = LifetimeTracker()
+        var registry: FinalizerRegistry? = FinalizerRegistry(sweepInterval: nil)
+        let owners = (0..<300).map { _ in Plain() }
+        let fs = owners.map { registry!.finalize($0, holding: tracker.instance(), runsAtExit: false) { _ in } }
+        let shard = fs[0].watchedShard
+        registry = nil
+        #expect(shard.watchedCapacity == 0)
+        #expect(fs.allSatisfy { $0.state == .detached })
+        #expect(tracker.instances == 0)
+        withExtendedLifetime(owners) {}
+    }
+
+    /// A registry that goes away leaves no memory behind, and "a kept handle
+    /// costs only its own few bytes": after the registry ended, a surviving
+    /// finalizer (a handle the caller kept) must not keep the watched table
+    /// the registry once had (here 100,000 entries, 16 bytes each). Checked
+    /// on the shards the handles keep, not with heap totals, which the
+    /// tests running in parallel would disturb.
+    @Test func keptHandleDoesNotRetainTheDeadRegistrysWatchedTable() {
+        let owners = (0..<100_000).map { _ in Plain() }
+        var kept: [Finalizer<Void>] = []
+        do {
+            let registry = FinalizerRegistry(sweepInterval: nil)
+            for owner in owners { registry.finalize(owner, runsAtExit: false) {} }
+            kept.append(registry.finalize(Plain(), runsAtExit: false) {})
+            #expect(kept[0].watchedShard.watchedCapacity > 0)
+        }
+        // The registry is gone: every watched finalizer ran or was detached,
+        // and the table each kept shard had is freed.
+        #expect(kept.allSatisfy { !$0.isAlive })
+        #expect(kept.allSatisfy { $0.watchedShard.watchedCapacity == 0 })
         withExtendedLifetime(owners) {}
     }
 }

@@ -14,54 +14,30 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FinalizeTestSupport
 import Testing
 
 // MARK: - Helpers (this file's own)
 
-/// An ordered list of events behind a `pthread_mutex_t` (seen by
-/// ThreadSanitizer).
-private final class ReleaseLog: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var entries: [String] = []
-    private var threads: [String: UInt] = [:]
+/// An ordered list of events, and the thread each release happened on.
+private final class ReleaseLog: Sendable {
+    private let entries = Locked<(events: [String], threads: [String: UInt])>(([], [:]))
 
-    init() { pthread_mutex_init(mutex, nil) }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    private func locked<R>(_ body: () -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body()
-    }
-
-    func record(_ event: String) { locked { entries.append(event) } }
+    func record(_ event: String) { entries.withLock { $0.events.append(event) } }
 
     /// Records `event` and the thread it happens on.
     func recordWithThread(_ event: String) {
         let thread = currentThreadID()
-        locked {
-            entries.append(event)
-            threads[event] = thread
+        entries.withLock {
+            $0.events.append(event)
+            $0.threads[event] = thread
         }
     }
 
-    func isReleased(_ name: String) -> Bool { locked { entries.contains("\(name) released") } }
+    func isReleased(_ name: String) -> Bool { entries.withLock { $0.events.contains("\(name) released") } }
 
     /// The thread `event` happened on, if it was recorded with its thread.
-    func thread(of event: String) -> UInt? { locked { threads[event] } }
-}
-
-/// The calling thread, as a number.
-private func currentThreadID() -> UInt {
-    #if canImport(Darwin)
-    UInt(bitPattern: pthread_self())
-    #else
-    UInt(pthread_self())
-    #endif
+    func thread(of event: String) -> UInt? { entries.withLock { $0.threads[event] } }
 }
 
 /// An object that records its release.
@@ -80,57 +56,12 @@ private final class Tracked: Sendable {
 }
 
 /// Holds a reference until someone takes it out.
-private final class Slot: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var value: Tracked?
+private final class Slot: Sendable {
+    private let value: Locked<Tracked?>
 
-    init(_ value: Tracked) {
-        self.value = value
-        pthread_mutex_init(mutex, nil)
-    }
+    init(_ value: Tracked) { self.value = Locked(value) }
 
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func take() -> Tracked? {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        let taken = value
-        value = nil
-        return taken
-    }
-}
-
-private final class ThreadBody: @unchecked Sendable {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-}
-
-/// Runs `body` on a new POSIX thread and joins it.
-private func runOnNewThread(_ body: @escaping @Sendable () -> Void) {
-    let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    #if canImport(Darwin)
-    var thread: pthread_t?
-    #else
-    var thread = pthread_t()
-    #endif
-    let result = pthread_create(&thread, nil, { raw in
-        #if canImport(Darwin)
-        let context = raw
-        #else
-        let context = raw!
-        #endif
-        Unmanaged<ThreadBody>.fromOpaque(context).takeRetainedValue().body()
-        return nil
-    }, context)
-    precondition(result == 0, "pthread_create failed: \(result)")
-    #if canImport(Darwin)
-    pthread_join(thread!, nil)
-    #else
-    pthread_join(thread, nil)
-    #endif
+    func take() -> Tracked? { value.exchange(nil) }
 }
 
 /// Whether `object` was released before its last use, which is in here.
@@ -275,7 +206,7 @@ struct LifetimeGuaranteeTests {
     func deinitRunsOnTheReleasingThread() {
         let log = ReleaseLog()
         let slot = Slot(Tracked("k", log))  // the only reference
-        runOnNewThread {
+        onNewThread {
             let object = slot.take()
             log.recordWithThread("worker took k")
             object?.use()

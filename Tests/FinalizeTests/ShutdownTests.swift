@@ -1,9 +1,18 @@
-// Semantics 7 (issue 2): `shutdown()` runs every pending `runsAtExit`
-// finalizer of the registry, newest registration first across all owners;
-// one registered while it runs goes next; `runsAtExit == false` ones are left
-// alone; it returns how many ran. (The process-exit run of the shared
-// registry is tested in a child process: ProcessExitTests.swift.)
+// `shutdown()` runs every pending `runsAtExit` finalizer of the registry,
+// newest registration first across all owners; one registered while it runs
+// goes next; `runsAtExit == false` ones are left alone; it returns how many
+// ran; and it also runs the dead owners a concurrent sweep has taken out of
+// the tables and not yet run. (Process exit is tested in child processes:
+// ExitTests.swift, ExitRaceTests.swift.)
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 
@@ -165,5 +174,93 @@ struct ShutdownTests {
         #expect(log.events == ["at exit", "hosted"])
         #expect(hosted.state == .ran(.ownerDeinit))
         withExtendedLifetime(watchedOwner) {}
+    }
+
+    /// Contract (Design.md, "Shutdown and process exit"): shutdown() "runs
+    /// what other sweeps took out of their tables and have not run yet".
+    /// A sweep takes its dead owners out of the shard tables first and only
+    /// publishes the batch (`inFlight.insert`) after it has swept every shard
+    /// and sorted the entries; a shutdown in between saw the entries in no
+    /// table and in no batch, and returned without running them (at exit,
+    /// lost). Now each collection is counted under its shard's lock and
+    /// shutdown waits for it to be published.
+    ///
+    /// Thread 0 sweeps; thread 1 waits until the tables are empty (the
+    /// sweep has taken the entries: an observable state, not a sleep), then
+    /// shuts down and counts the dead owners' finalizers still pending.
+    @Test func shutdownFindsABatchNotYetPublished() {
+        let rounds = 12
+        let perThread = 8_000
+        let missedRounds = Counter()
+        let missedFinalizers = Locked<Int>(0)
+        for _ in 0..<rounds {
+            let registry = FinalizerRegistry(sweepInterval: nil)
+            let owners = Locked<[Plain]>([])
+            let finalizers = Locked<[Finalizer<Void>]>([])
+            // Register from two threads, so the entries land in two shards
+            // and the sweep has to sort them (a wider window).
+            onThreads(2) { _ in
+                var mine: [Plain] = []
+                var fs: [Finalizer<Void>] = []
+                for _ in 0..<perThread {
+                    let owner = Plain()
+                    fs.append(registry.finalize(owner, runsAtExit: false) {})
+                    mine.append(owner)
+                }
+                owners.withLock { $0.append(contentsOf: mine) }
+                finalizers.withLock { $0.append(contentsOf: fs) }
+            }
+            owners.withLock { $0.removeAll() }  // every owner is dead now
+            let all = finalizers.withLock { $0 }
+            let stillPending = Locked<Int>(0)
+            onThreads(2) { thread in
+                if thread == 0 {
+                    registry.sweep()
+                } else {
+                    while registry._core.hasWatchedEntries { sched_yield() }
+                    registry.shutdown()
+                    // Every owner died before this shutdown began, so none
+                    // may still be pending now.
+                    let pending = all.reduce(0) { $0 + ($1.isAlive ? 1 : 0) }
+                    stillPending.withLock { $0 = pending }
+                }
+            }
+            let pending = stillPending.withLock { $0 }
+            if pending > 0 {
+                missedRounds.increment()
+                missedFinalizers.withLock { $0 += pending }
+            }
+            // The sweep does run them all eventually.
+            #expect(all.allSatisfy { !$0.isAlive })
+        }
+        #expect(
+            missedRounds.value == 0,
+            "shutdown() returned with \(missedFinalizers.value) dead owners' finalizers pending in \(missedRounds.value) of \(rounds) rounds"
+        )
+    }
+
+    /// Sound: a cleanup in a sweep's batch that calls shutdown() runs the
+    /// rest of its own batch (newest first) exactly once, and the outer
+    /// sweep then finds them claimed. Reference counts balance: owners and
+    /// resources are all freed.
+    @Test func cleanupInABatchCallingShutdownRunsTheRestOnce() {
+        let tracker = LifetimeTracker()
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let order = Locked<[Int]>([])
+        var owners: [Plain] = (0..<8).map { _ in Plain(tracker: tracker) }
+        var fs: [Finalizer<LifetimeTracked>] = []
+        for (index, owner) in owners.enumerated() {
+            fs.append(
+                registry.finalize(owner, holding: tracker.instance(), runsAtExit: false) { [registry] _ in
+                    order.withLock { $0.append(index) }
+                    if index == 5 { registry.shutdown() }
+                })
+        }
+        owners.removeAll()
+        #expect(registry.sweep() == 3)  // 7, 6, 5; 5's shutdown ran 4...0
+        #expect(order.withLock { $0 } == [7, 6, 5, 4, 3, 2, 1, 0])
+        #expect(fs.allSatisfy { $0.state == .ran(.sweep) })
+        fs.removeAll()
+        #expect(tracker.instances == 0)
     }
 }

@@ -3,6 +3,7 @@
 // registry has no thread): young owners are looked at every tick, old ones
 // only when an old sweep is due, and an old dead owner is still collected.
 
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 

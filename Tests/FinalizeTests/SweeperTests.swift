@@ -1,12 +1,13 @@
-// The background sweeper (issue 2, semantics 3 and 9): with a
-// `sweepInterval`, a watched owner's cleanup runs eventually without anyone
-// calling `sweep()`; the sweeper sleeps while nothing is watched and wakes
-// for the first watched entry; it never keeps its registry alive, and a
-// registry that goes away stops its thread and leaves nothing behind.
+// The background sweeper: with a `sweepInterval`, a watched owner's cleanup
+// runs eventually without anyone calling `sweep()`; the sweeper sleeps while
+// nothing is watched and wakes for the first watched entry; it never keeps
+// its registry alive, and a registry that goes away stops its thread and
+// leaves nothing behind. Its interval is clamped and its deadline saturates.
 //
 // Cleanups signal the test; the test waits on that signal with a generous
 // timeout (a bound for a broken build, not a synchronization by time).
 
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 
@@ -75,5 +76,41 @@ struct SweeperTests {
         #expect(weakRegistry == nil)
         // The thread finishes its sweep after the cleanup; wait for it.
         #expect(eventually { weakCore == nil })
+    }
+
+    /// A huge sweep interval ("almost never") is clamped to 100 years and a
+    /// tiny one (a nanosecond, an attosecond) to a microsecond, so the sweeper neither overflows its
+    /// deadline nor spins.
+    @Test func sweepIntervalsAreClamped() {
+        let century = Duration.seconds(100 * 365 * 86_400)
+        #expect(FinalizerRegistry.clamped(.seconds(Int64.max)) == century)
+        #expect(FinalizerRegistry.clamped(century + .seconds(1)) == century)
+        #expect(FinalizerRegistry.clamped(.nanoseconds(1)) == .microseconds(1))
+        #expect(FinalizerRegistry.clamped(Duration(secondsComponent: 0, attosecondsComponent: 1)) == .microseconds(1))
+        #expect(FinalizerRegistry.clamped(.milliseconds(100)) == .milliseconds(100))
+        // A registry with such an interval works (and goes away cleanly).
+        let registry = FinalizerRegistry(sweepInterval: .seconds(Int64.max))
+        let ran = Counter()
+        do {
+            let owner = Plain()
+            registry.finalize(owner, runsAtExit: false) { ran.increment() }
+            withExtendedLifetime(owner) {}
+        }
+        #expect(registry.sweep() == 1)
+        #expect(ran.value == 1)
+    }
+
+    /// The sweeper's deadline arithmetic saturates instead of trapping, on
+    /// its own (without the registry's clamp).
+    @Test func sweepDeadlineSaturates() {
+        let now = Duration.seconds(1_000) + .nanoseconds(999_999_999)
+        let huge = MonotonicCondition.posixTime(saturating: now + .seconds(Int64.max))
+        #expect(huge.tv_sec == .max && huge.tv_nsec == 999_999_999)
+        let normal = MonotonicCondition.posixTime(saturating: now + .nanoseconds(2))
+        #expect(normal.tv_sec == 1_001 && normal.tv_nsec == 1)
+        let carried = MonotonicCondition.posixTime(saturating: .seconds(10) + .milliseconds(900) + .milliseconds(200))
+        #expect(carried.tv_sec == 11 && carried.tv_nsec == 100_000_000)
+        let negative = MonotonicCondition.posixTime(saturating: .seconds(-5))
+        #expect(negative.tv_sec == 0 && negative.tv_nsec == 0)
     }
 }

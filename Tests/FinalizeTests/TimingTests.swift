@@ -1,9 +1,9 @@
-// The same cleanup under Finalize's three timings, side by side (issue 2,
-// "Tests"): a host owner runs it at its release, a watched owner not before
+// The same cleanup under Finalize's three timings, side by side: a host owner runs it at its release, a watched owner not before
 // the sweep after its death, and `runNow()` in a `defer` at the end of the
 // scope. Each test asserts "not before" while the owner provably lives and
 // "no later than" once its scope has ended, never an exact ARC moment.
 
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 

@@ -3,13 +3,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FinalizeTestSupport
 import Testing
 import Finalize
 
 // UniqueResource: released exactly once at the end of its life, or earlier by
-// release(), never after take(). Includes ports of Rust scopeguard's
-// src/tests.rs (test_defer, test_only_dropped_by_closure_when_run,
-// test_dropped_once_when_not_run, test_into_inner).
+// release(), never after take(). (The ports of Rust scopeguard's tests are in
+// Ports/RustScopeguardTests.swift.)
 
 final class ResourceCounter {
     var value = 0
@@ -55,53 +55,6 @@ func pipeReadsEOF(_ fd: Int32) -> Bool {
 
 @Suite("UniqueResource")
 struct UniqueResourceTests {
-    @Test("scopeguard test_defer: released once at the end of its scope, not before")
-    func releasedAtEndOfScope() {
-        let releases = ResourceCounter()
-        do {
-            let guarded = UniqueResource(5) { _ in releases.value += 1 }
-            #expect(guarded.resource == 5)
-            #expect(releases.value == 0)
-        }
-        #expect(releases.value == 1)
-    }
-
-    @Test("scopeguard test_only_dropped_by_closure_when_run: the value is dropped once, after its release")
-    func onlyDroppedByClosureWhenRun() {
-        let valueDrops = ResourceCounter()
-        let closureRuns = ResourceCounter()
-        do {
-            let guarded = UniqueResource(ResourceTracked(valueDrops)) { _ in closureRuns.value += 1 }
-            #expect(valueDrops.value == 0)
-            #expect(closureRuns.value == 0)
-            guarded.release()
-        }
-        #expect(closureRuns.value == 1)
-        #expect(valueDrops.value == 1)
-    }
-
-    @Test("scopeguard test_dropped_once_when_not_run: a disarmed guard drops its value once, never runs")
-    func droppedOnceWhenNotRun() {
-        let valueDrops = ResourceCounter()
-        let closureRuns = ResourceCounter()
-        do {
-            let guarded = UniqueResource(ResourceTracked(valueDrops)) { _ in closureRuns.value += 1 }
-            let value = guarded.take()
-            #expect(valueDrops.value == 0)
-            withExtendedLifetime(value) {}
-        }
-        #expect(valueDrops.value == 1)
-        #expect(closureRuns.value == 0)
-    }
-
-    @Test("scopeguard test_into_inner: take() disarms and hands the resource back")
-    func intoInner() {
-        let releases = ResourceCounter()
-        let guarded = UniqueResource(42) { _ in releases.value += 1 }
-        let inner = guarded.take()
-        #expect(inner == 42)
-        #expect(releases.value == 0)
-    }
 
     @Test("release() runs now, exactly once; the end of scope adds nothing")
     func releaseEarly() {

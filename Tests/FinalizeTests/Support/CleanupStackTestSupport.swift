@@ -1,7 +1,8 @@
-import Finalize
-
 // Helpers shared by the CleanupStack, AsyncCleanupStack and adopt tests.
 // Names carry "Cleanup" so they cannot collide with other suites' helpers.
+
+import FinalizeTestSupport
+import Finalize
 
 /// An append-only log for cleanups of one test (not Sendable: one task).
 final class CleanupLog<Item> {

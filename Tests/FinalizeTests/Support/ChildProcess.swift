@@ -1,10 +1,7 @@
-// Semantics 7 at a real process exit (issue 2): the shared registry installs
-// an exit hook on first use, so returning from `main` or calling `exit()`
-// runs `shared.shutdown()`, and the exit status is unchanged.
-//
-// These tests run Sources/finalize-fixture (a dependency of this test
-// target, built next to the test binary) as a child process and check its
-// output and status. Only the child touches `FinalizerRegistry.shared`.
+// Running Sources/finalize-fixture (a dependency of this test target, built
+// next to the test binary) as a child process: its output, its status, the
+// signals to send it, and a deadline after which it is killed, so that a
+// hang fails its test instead of stopping the suite.
 
 #if canImport(Glibc)
 import Glibc
@@ -13,43 +10,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Testing
 
-@Suite("Process exit")
-struct ProcessExitTests {
-    /// CPython's `FinalizeTestCase.test_atexit`: at exit, newest first, f4;
-    /// then f3, which registers g1 (run next) and fails (reported on
-    /// stderr); then g1; f2 has `runsAtExit = false`; then f1. Status 0.
-    @Test func test_atexit() throws {
-        let child = try runFixture("atexit")
-        #expect(child.exitStatus == 0)
-        #expect(child.stdoutLines == ["f4 foobar", "f3 error", "g1", "f1 foobar"])
-        #expect(child.stderr.contains("ZeroDivisionError"))
-        // The default failure handler names the registration site and trigger.
-        #expect(child.stderr.contains("finalize_fixture/main.swift"))
-        #expect(child.stderr.contains("shutdown"))
-    }
-
-    /// `exit(3)` runs the pending finalizers of host and watched owners,
-    /// newest first, and the status stays 3.
-    @Test func exitKeepsItsStatus() throws {
-        let child = try runFixture("exit")
-        #expect(child.exitStatus == 3)
-        #expect(child.stdoutLines == ["calling exit(3)", "watched cleanup ran at exit", "host cleanup ran at exit"])
-        #expect(child.stderr.isEmpty)
-    }
-
-    /// Only still-pending finalizers run at exit: one already run, one
-    /// detached and one whose owner already died do not run (again).
-    @Test func onlyPendingFinalizersRunAtExit() throws {
-        let child = try runFixture("once")
-        #expect(child.exitStatus == 0)
-        #expect(child.stdoutLines == ["ran early", "host released", "main returns", "pending ran at exit"])
-        #expect(child.stderr.isEmpty)
-    }
-}
-
-// MARK: - Running the fixture
 
 struct ChildResult {
     /// The exit status, or nil if the child was killed by a signal.

@@ -1,11 +1,12 @@
 import Finalize
+import FinalizeTestSupport
 import Testing
 
 /// How `CleanupStack.close()` unwinds its three kinds of entry (throwing and
 /// non-throwing `defer`, `push`): newest first, entries pushed meanwhile
 /// next, and every closure, capture and thrown error freed exactly once.
-@Suite("CleanupStack unwinding path")
-struct CleanupStackUnwindingPathTests {
+@Suite("CleanupStack unwinding")
+struct CleanupStackUnwindingTests {
     @Test func allThreeKindsRunNewestFirstOnOneStack() throws {
         var order: [String] = []
         let stack = CleanupStack()

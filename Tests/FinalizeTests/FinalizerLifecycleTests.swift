@@ -1,7 +1,9 @@
-// The spec's semantics 1–5 (issue 2, "Semantics"), one test per promise:
-// exactly once, host owners at their release, watched owners at the sweep,
-// no peek/detach once the owner is gone, resources, overload choice, and the
-// diagnostics (`pending`, `pendingCount`).
+// A finalizer's life, one test per promise: when a cleanup runs (host owners
+// at their release, watched owners at the sweep after their death); exactly
+// once, and dead inside its own cleanup; no peek or detach once the owner is
+// gone; resources; which overload a registration takes; an owner already
+// deinitializing; reused addresses and bounded tables; and the diagnostics
+// (`pending`, `pendingCount`).
 
 #if canImport(Glibc)
 import Glibc
@@ -10,12 +12,13 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 
-@Suite("Finalizer basics")
-struct FinalizerBasicsTests {
-    // MARK: Semantics 2 and 3: when a cleanup runs
+@Suite("Finalizer lifecycle")
+struct FinalizerLifecycleTests {
+    // MARK: When a cleanup runs
 
     /// A host owner's cleanup runs inside its last release: not while the
     /// owner lives, and no later than the end of the scope that released it,
@@ -74,29 +77,29 @@ struct FinalizerBasicsTests {
         #expect(log.events == ["ran"])
     }
 
-    /// Semantics 2: the cleanups of a host owner run newest first, on the
+    /// The cleanups of a host owner run newest first, on the
     /// thread that drops the last reference (here a thread of our own).
     @Test func hostCleanupsRunNewestFirstOnTheReleasingThread() throws {
         let registry = FinalizerRegistry(sweepInterval: nil)
-        let seen = Locked<[(label: Int, thread: pthread_t)]>([])
+        let seen = Locked<[(label: Int, thread: UInt)]>([])
         let slot = Locked<Host?>(Host())
         let fs = (0..<4).map { i in
-            registry.finalize(slot.value!) { seen.withLock { $0.append((i, pthread_self())) } }
+            registry.finalize(slot.value!) { seen.withLock { $0.append((i, currentThreadID())) } }
         }
-        let releasingThread = Locked<pthread_t?>(nil)
+        let releasingThread = Locked<UInt?>(nil)
         onNewThread {
-            releasingThread.set(pthread_self())
+            releasingThread.set(currentThreadID())
             _ = slot.exchange(nil)   // the last reference goes here
         }
         let runs = seen.value
         #expect(runs.map(\.label) == [3, 2, 1, 0])
         let thread = try #require(releasingThread.value)
-        let allOnReleasingThread = runs.allSatisfy { isSameThread($0.thread, thread) }
+        let allOnReleasingThread = runs.allSatisfy { $0.thread == thread }
         #expect(allOnReleasingThread)
         #expect(fs.allSatisfy { $0.state == .ran(.ownerDeinit) })
     }
 
-    /// Semantics 2, "a finalizer keeps itself alive": the handle need not be
+    /// A finalizer keeps itself alive: the handle need not be
     /// kept, for host owners (the bag keeps it) and watched owners (the
     /// registry keeps it).
     @Test(arguments: OwnerKind.allCases)
@@ -113,7 +116,7 @@ struct FinalizerBasicsTests {
         #expect(log.events == ["ran"])
     }
 
-    // MARK: Semantics 1: exactly once, dead inside its own cleanup
+    // MARK: Exactly once, dead inside its own cleanup
 
     /// Inside its own cleanup a finalizer is already dead, whatever ran it:
     /// `isAlive` is false, `runNow()` returns false, `detach()` and `peek()`
@@ -200,7 +203,7 @@ struct FinalizerBasicsTests {
         #expect(f.state == .ran(.runNow))
     }
 
-    // MARK: Semantics 4: owner gone means no peek/detach
+    // MARK: Owner gone means no peek or detach
 
     /// While the owner lives, `peek()` hands back the owner itself and the
     /// resource; `detach()` hands back the resource once.
@@ -280,7 +283,7 @@ struct FinalizerBasicsTests {
         #expect(log.events == ["b2", "a1"])
     }
 
-    // MARK: Semantics 5: resources
+    // MARK: Resources
 
     /// `holding:` passes the resource to the cleanup, so the closure needs
     /// no capture of the owner.
@@ -325,7 +328,7 @@ struct FinalizerBasicsTests {
     /// host owner typed as `AnyObject` takes the general one and is still
     /// recognized as a host by a dynamic check. Both run at release, with no
     /// sweep, as `.ran(.ownerDeinit)`.
-    @Test func hostSemanticsWhateverTheStaticType() {
+    @Test func hostBehaviourWhateverTheStaticType() {
         let registry = FinalizerRegistry(sweepInterval: nil)
         let log = EventLog()
         let typed: Finalizer<Void>, erased: Finalizer<Void>, typedHolding: Finalizer<Int>
@@ -349,7 +352,7 @@ struct FinalizerBasicsTests {
         #expect(registry.pendingCount == 0)
     }
 
-    /// Generic code constrained to `FinalizerHost` gets host semantics too.
+    /// Generic code constrained to `FinalizerHost` gets host behaviour too.
     @Test func genericHostOwner() {
         func registerOn<Owner: FinalizerHost>(_ owner: Owner, _ registry: FinalizerRegistry, _ log: EventLog)
             -> Finalizer<Void>
@@ -368,7 +371,7 @@ struct FinalizerBasicsTests {
         #expect(f.state == .ran(.ownerDeinit))
     }
 
-    // MARK: Semantics 8: an owner already deinitializing
+    // MARK: An owner already deinitializing
 
     /// Registering on an owner from inside its own deinit runs the cleanup at
     /// once and returns a dead finalizer (`.ran(.ownerDeinit)`): no crash, no
@@ -400,7 +403,7 @@ struct FinalizerBasicsTests {
         #expect(log.events == ["ran 5"])
     }
 
-    // MARK: Semantics 3: reused addresses, bounded tables
+    // MARK: Reused addresses, bounded tables
 
     /// A reused address never confuses two owners. Owner A's finalizer runs
     /// at the sweep after A died; then objects are allocated until one lands

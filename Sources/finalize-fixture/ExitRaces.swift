@@ -1,5 +1,6 @@
-// Exit probes (review 2): scenarios for Tests/FinalizeTests/ExitProbeTests.swift.
-// Each is selected by `finalize-fixture probe-<name>`; see `runExitProbe`.
+// Races and re-entrancy at process exit, for
+// Tests/FinalizeTests/ExitRaceTests.swift: each scenario is selected by
+// `finalize-fixture <name>` (see `runExitRace`) and prints what ran.
 
 #if canImport(Glibc)
 import Glibc
@@ -9,88 +10,8 @@ import Musl
 import Darwin
 #endif
 import Finalize
+import FinalizeTestSupport
 import Synchronization
-
-// MARK: - Helpers
-
-final class ProbeHost: FinalizerHost, Sendable {
-    let finalizers = FinalizerBag()
-}
-
-final class ProbeWatched: Sendable {}
-
-/// A counting semaphore on a pthread mutex and condition.
-final class Sema: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var count = 0
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
-    }
-
-    func post() {
-        pthread_mutex_lock(mutex)
-        count += 1
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
-    }
-
-    func wait() {
-        pthread_mutex_lock(mutex)
-        while count == 0 { pthread_cond_wait(condition, mutex) }
-        count -= 1
-        pthread_mutex_unlock(mutex)
-    }
-}
-
-/// Blocks the calling thread for good (the process exits around it).
-func blockForever() -> Never {
-    let never = Sema()
-    while true { never.wait() }
-}
-
-private final class ProbeThreadBody: @unchecked Sendable {
-    let body: @Sendable () -> Void
-    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-}
-
-func spawnThread(_ body: @escaping @Sendable () -> Void) -> pthread_t {
-    let context = Unmanaged.passRetained(ProbeThreadBody(body)).toOpaque()
-    var thread = pthread_t()
-    let result = pthread_create(&thread, nil, { raw in
-        Unmanaged<ProbeThreadBody>.fromOpaque(raw!).takeRetainedValue().body()
-        return nil
-    }, context)
-    precondition(result == 0)
-    return thread
-}
-
-final class ProbeLocked<Value>: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var storage: Value
-    init(_ value: Value) {
-        storage = value
-        pthread_mutex_init(mutex, nil)
-    }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(&storage)
-    }
-}
-
-struct ProbeError: Error, CustomStringConvertible {
-    var tag: String
-    var description: String { "ProbeError(\(tag))" }
-}
-
-func monotonicNanoseconds() -> UInt64 {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
-}
 
 /// An `atexit` hook that runs after the shared registry's (registered before
 /// the registry is first used, and hooks run in reverse order).
@@ -107,57 +28,57 @@ func installAfterShutdownHook(_ hook: @escaping () -> Void) {
 /// of the table and is running the newer one's cleanup (which blocks) when
 /// the process exits. The older one is still pending, runsAtExit, and its
 /// owner is dead: shutdown should run it.
-func probeDueLost(viaBackgroundSweeper: Bool) -> Never {
-    let started = Sema()
+func inFlightSweepAtExit(viaBackgroundSweeper: Bool) -> Never {
+    let started = Signal()
     do {
-        var a: ProbeWatched? = ProbeWatched()
-        var b: ProbeWatched? = ProbeWatched()
+        var a: Plain? = Plain()
+        var b: Plain? = Plain()
         finalize(a!) { say("A ran") }
         finalize(b!) {
             say("B started")
-            started.post()
+            started.fire()
             blockForever()
         }
         a = nil
         b = nil
     }
     if !viaBackgroundSweeper {
-        _ = spawnThread { _ = FinalizerRegistry.shared.sweep() }
+        _ = startThread { _ = FinalizerRegistry.shared.sweep() }
     }
-    started.wait()
+    started.waitIndefinitely()
     say("exiting")
     exit(0)
 }
 
-/// Control for `probeDueLost`: the same with a host owner whose bag is
+/// Control for `inFlightSweepAtExit`: the same with a host owner whose bag is
 /// running its newest cleanup (blocked) on another thread at exit.
-func probeHostBagMidDeinit() -> Never {
-    let started = Sema()
-    let holder = ProbeLocked<ProbeHost?>(ProbeHost())
+func hostBagMidDeinitAtExit() -> Never {
+    let started = Signal()
+    let holder = Locked<Host?>(Host())
     holder.withLock { host in
         finalize(host!) { say("H1 ran") }
         finalize(host!) {
             say("H2 started")
-            started.post()
+            started.fire()
             blockForever()
         }
     }
-    _ = spawnThread {
-        let last = holder.withLock { host -> ProbeHost? in
+    _ = startThread {
+        let last = holder.withLock { host -> Host? in
             let taken = host
             host = nil
             return taken
         }
         _ = last  // released at the end of this closure, on this thread
     }
-    started.wait()
+    started.waitIndefinitely()
     say("exiting")
     exit(0)
 }
 
 /// A cleanup run at exit calls exit() again.
-func probeExitInExitCleanup() {
-    let anchor = Globals.cls
+func exitInExitCleanup() {
+    let anchor = Forever.plain
     finalize(anchor) { say("f1 ran") }
     finalize(anchor) {
         say("f2 calls exit(7)")
@@ -168,8 +89,8 @@ func probeExitInExitCleanup() {
 }
 
 /// A cleanup run by runNow() (not at exit) calls exit(6).
-func probeExitInRunNowCleanup() -> Never {
-    let anchor = Globals.cls
+func exitInRunNowCleanup() -> Never {
+    let anchor = Forever.plain
     finalize(anchor) { say("f1 ran") }
     let f2 = finalize(anchor) {
         say("f2 calls exit(6)")
@@ -182,10 +103,10 @@ func probeExitInRunNowCleanup() -> Never {
 
 /// The background sweeper runs a dead watched owner's cleanup that calls
 /// exit(8); an older dead owner's cleanup was taken by the same sweep.
-func probeSweeperCleanupCallsExit() -> Never {
+func sweeperCleanupCallsExit() -> Never {
     do {
-        var a: ProbeWatched? = ProbeWatched()
-        var b: ProbeWatched? = ProbeWatched()
+        var a: Plain? = Plain()
+        var b: Plain? = Plain()
         finalize(a!) { say("A ran") }
         finalize(b!) {
             say("B calls exit(8)")
@@ -200,9 +121,9 @@ func probeSweeperCleanupCallsExit() -> Never {
 /// Cleanups run at exit that register new finalizers: those go next,
 /// newest first; a runsAtExit == false one does not run; a host owner
 /// created and released inside the cleanup runs its cleanup at once.
-func probeRegisterDuringExit() {
-    let anchor = Globals.cls
-    let host = Globals.host
+func registerDuringExit() {
+    let anchor = Forever.plain
+    let host = Forever.host
     finalize(anchor) { say("c1") }
     finalize(anchor) {
         say("c2")
@@ -210,7 +131,7 @@ func probeRegisterDuringExit() {
         finalize(anchor) { say("n2 watched") }
         finalize(anchor, runsAtExit: false) { say("n3 must not run") }
         do {
-            let temporary = ProbeHost()
+            let temporary = Host()
             finalize(temporary) { say("n4 temporary host") }
             withExtendedLifetime(temporary) {}
         }
@@ -223,83 +144,83 @@ func probeRegisterDuringExit() {
 }
 
 /// exit(4) from a non-main thread while main waits in pthread_join.
-func probeExitFromThread() {
-    mainThread = pthread_self()
-    finalize(Globals.host) { say("host ran") }
-    finalize(Globals.cls) {
-        say("watched ran on main thread: \(pthread_equal(pthread_self(), mainThread) != 0)")
+func exitFromThread() {
+    mainThread.set(currentThreadID())
+    finalize(Forever.host) { say("host ran") }
+    finalize(Forever.plain) {
+        say("watched ran on main thread: \(currentThreadID() == mainThread.value)")
     }
-    let thread = spawnThread {
+    let thread = startThread {
         say("thread calls exit(4)")
         exit(4)
     }
-    pthread_join(thread, nil)
+    thread.join()
     say("not reached")
 }
-nonisolated(unsafe) var mainThread = pthread_t()
+let mainThread = Locked<UInt>(0)
 
 /// A cleanup at exit throws; so does one a cleanup registers at exit.
-func probeThrowAtExit() -> Never {
-    let anchor = Globals.cls
+func throwAtExit() -> Never {
+    let anchor = Forever.plain
     finalize(anchor) { say("t1 ran") }
     finalize(anchor) {
         say("t2 throws")
         finalize(anchor) {
             say("t3 throws")
-            throw ProbeError(tag: "t3")
+            throw TestError("t3")
         }
-        throw ProbeError(tag: "t2")
+        throw TestError("t2")
     }
     exit(5)
 }
 
 /// A cleanup at exit waits for another thread that registers a finalizer,
 /// runs one, detaches one and releases a host owner, then signals.
-func probeBlockingCleanupWaitsForThread() {
-    let anchor = Globals.cls
+func cleanupBlocksOnThreadAtExit() {
+    let anchor = Forever.plain
     let toRun = finalize(anchor, runsAtExit: false) { say("w runNow by worker") }
     let toDetach = finalize(anchor) { say("w detached must not run") }
-    let holder = ProbeLocked<ProbeHost?>(ProbeHost())
+    let holder = Locked<Host?>(Host())
     holder.withLock { host in _ = finalize(host!) { say("w host released by worker") } }
     finalize(anchor) { say("b1 ran") }
     finalize(anchor) {
         say("b2 waits")
-        let done = Sema()
-        let worker = spawnThread {
+        let done = Signal()
+        let worker = startThread {
             finalize(anchor) { say("w registered ran") }
             _ = try? toRun.runNow()
             if toDetach.detach() != nil { say("w detached") }
-            let last = holder.withLock { host -> ProbeHost? in
+            let last = holder.withLock { host -> Host? in
                 let taken = host
                 host = nil
                 return taken
             }
             _ = last
-            done.post()
+            done.fire()
         }
-        done.wait()
-        pthread_join(worker, nil)
+        done.waitIndefinitely()
+        worker.join()
         say("b2 done")
     }
     say("main returns")
 }
 
 /// A cleanup at exit waits for a thread that itself calls exit(9).
-func probeCleanupWaitsForExitingThread() {
-    let anchor = Globals.cls
+func cleanupWaitsForExitingThread() {
+    let anchor = Forever.plain
     finalize(anchor) { say("e1 ran") }
     finalize(anchor) {
         say("e2 waits for a thread calling exit(9)")
-        let thread = spawnThread { exit(9) }
-        pthread_join(thread, nil)
+        let thread = startThread { exit(9) }
+        thread.join()
         say("e2 done")
     }
     say("main returns")
 }
 
 /// A cleanup at exit calls shutdown() on the shared registry again.
-func probeNestedShutdown() {
-    let anchor = Globals.cls
+func nestedShutdownAtExit() {
+    let anchor = Forever.plain
     finalize(anchor) { say("s1 ran") }
     finalize(anchor) {
         say("s2 nested shutdown")
@@ -311,7 +232,7 @@ func probeNestedShutdown() {
 }
 
 /// Many pending finalizers at exit: half on a host owner, half watched.
-func probeMillion(count: Int) {
+func millionPendingAtExit(count: Int) {
     let ran = Atomic<Int>(0)
     let counter = UnsafeMutablePointer<Atomic<Int>>.allocate(capacity: 1)
     counter.initialize(to: Atomic(0))
@@ -324,8 +245,8 @@ func probeMillion(count: Int) {
         write("exit shutdown took \(Int(elapsed)) ms\n", to: 2)
     }
     _ = ran
-    let host = Globals.host
-    let anchor = Globals.cls
+    let host = Forever.host
+    let anchor = Forever.plain
     let t0 = monotonicNanoseconds()
     for i in 0..<count {
         if i % 2 == 0 {
@@ -377,17 +298,15 @@ final class RaceBook: @unchecked Sendable {
 /// stops and joins the workers, then checks: no cleanup ran twice, none
 /// detached ran, and every finalizer that was registered (and left
 /// pending) before exit() was called has run.
-func probeExitRace(workers: Int, exitAfter: Int, exitFromWorker: Bool) {
+func exitRace(workers: Int, exitAfter: Int, exitFromWorker: Bool) {
     let book = RaceBook(capacity: 2_000_000)
-    let threads = ProbeLocked<[pthread_t]>([])
-    let exitCaller = ProbeLocked<pthread_t?>(nil)
+    let threads = Locked<[TestThread]>([])
     installAfterShutdownHook {
         book.stop.store(true, ordering: .sequentiallyConsistent)
-        let me = pthread_self()
-        for thread in threads.withLock({ $0 }) where pthread_equal(thread, me) == 0 {
-            pthread_join(thread, nil)
+        let me = currentThreadID()
+        for thread in threads.withLock({ $0 }) where thread.id != me {
+            thread.join()
         }
-        _ = exitCaller
         let total = min(book.next.load(ordering: .relaxed), book.capacity)
         var lost = 0, detachedRan = 0, doubled = 0, mustRun = 0
         var lostExamples: [Int] = []
@@ -408,12 +327,12 @@ func probeExitRace(workers: Int, exitAfter: Int, exitFromWorker: Bool) {
         say("registered \(total) mustRun \(mustRun) lost \(lost) doubled \(doubled) detachedRan \(detachedRan)")
         if lost > 0 { write("lost examples: \(lostExamples)\n", to: 2) }
     }
-    let anchor = Globals.cls
+    let anchor = Forever.plain
     for w in 0..<workers {
-        let thread = spawnThread {
+        let thread = startThread {
             var rng = SystemRandomNumberGenerator()
-            var keptHosts: [ProbeHost] = []
-            var keptWatched: [ProbeWatched] = []
+            var keptHosts: [Host] = []
+            var keptWatched: [Plain] = []
             var handles: [(Finalizer<Int>, Int)] = []
             var iteration = 0
             while !book.stop.load(ordering: .relaxed) {
@@ -428,19 +347,19 @@ func probeExitRace(workers: Int, exitAfter: Int, exitFromWorker: Bool) {
                 let f: Finalizer<Int>
                 switch choice {
                 case 0, 1:  // host owner released at once
-                    let host = ProbeHost()
+                    let host = Host()
                     f = finalize(host, holding: id) { [book] id in book.cleanup(id)() }
                     withExtendedLifetime(host) {}
                 case 2:  // host owner kept
-                    let host = ProbeHost()
+                    let host = Host()
                     f = finalize(host, holding: id) { [book] id in book.cleanup(id)() }
                     keptHosts.append(host)
                 case 3:  // watched owner dies (a sweep runs it)
-                    let owner = ProbeWatched()
+                    let owner = Plain()
                     f = finalize(owner, holding: id) { [book] id in book.cleanup(id)() }
                     withExtendedLifetime(owner) {}
                 case 4:  // watched owner kept
-                    let owner = ProbeWatched()
+                    let owner = Plain()
                     f = finalize(owner, holding: id) { [book] id in book.cleanup(id)() }
                     keptWatched.append(owner)
                 default:  // the long-lived anchor
@@ -477,23 +396,23 @@ func probeExitRace(workers: Int, exitAfter: Int, exitFromWorker: Bool) {
 
 // MARK: - Dispatch
 
-func runExitProbe(_ name: String) -> Bool {
+func runExitRace(_ name: String) -> Bool {
     switch name {
-    case "probe-due-lost-sweep": probeDueLost(viaBackgroundSweeper: false)
-    case "probe-due-lost-sweeper": probeDueLost(viaBackgroundSweeper: true)
-    case "probe-host-bag-mid-deinit": probeHostBagMidDeinit()
-    case "probe-exit-in-exit-cleanup": probeExitInExitCleanup()
-    case "probe-exit-in-runnow-cleanup": probeExitInRunNowCleanup()
-    case "probe-sweeper-cleanup-calls-exit": probeSweeperCleanupCallsExit()
-    case "probe-register-during-exit": probeRegisterDuringExit()
-    case "probe-exit-from-thread": probeExitFromThread()
-    case "probe-throw-at-exit": probeThrowAtExit()
-    case "probe-blocking-cleanup": probeBlockingCleanupWaitsForThread()
-    case "probe-cleanup-waits-exiting-thread": probeCleanupWaitsForExitingThread()
-    case "probe-nested-shutdown": probeNestedShutdown()
-    case "probe-million": probeMillion(count: 1_000_000)
-    case "probe-exit-race": probeExitRace(workers: 2, exitAfter: 50_000, exitFromWorker: false)
-    case "probe-exit-race-worker": probeExitRace(workers: 2, exitAfter: 20_000, exitFromWorker: true)
+    case "in-flight-sweep-at-exit": inFlightSweepAtExit(viaBackgroundSweeper: false)
+    case "in-flight-sweeper-at-exit": inFlightSweepAtExit(viaBackgroundSweeper: true)
+    case "host-bag-mid-deinit-at-exit": hostBagMidDeinitAtExit()
+    case "exit-in-exit-cleanup": exitInExitCleanup()
+    case "exit-in-runnow-cleanup": exitInRunNowCleanup()
+    case "sweeper-cleanup-calls-exit": sweeperCleanupCallsExit()
+    case "register-during-exit": registerDuringExit()
+    case "exit-from-thread": exitFromThread()
+    case "throw-at-exit": throwAtExit()
+    case "cleanup-blocks-on-thread-at-exit": cleanupBlocksOnThreadAtExit()
+    case "cleanup-waits-for-exiting-thread": cleanupWaitsForExitingThread()
+    case "nested-shutdown-at-exit": nestedShutdownAtExit()
+    case "million-pending-at-exit": millionPendingAtExit(count: 1_000_000)
+    case "exit-race": exitRace(workers: 2, exitAfter: 50_000, exitFromWorker: false)
+    case "exit-race-from-worker": exitRace(workers: 2, exitAfter: 20_000, exitFromWorker: true)
     default: return false
     }
     return true

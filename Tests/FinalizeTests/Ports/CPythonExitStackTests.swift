@@ -1,14 +1,15 @@
-import Testing
-@testable import Finalize
-
 // Ports of CPython's Lib/test/test_contextlib.py `TestBaseExitStack` to
 // `CleanupStack`. Python's `callback` is `defer`, `push` is `push`,
 // `enter_context` is `enter`, `pop_all` is `move`. Where Python chains
 // exceptions through `__context__`, this package keeps a flat, ordered list
 // (`CleanupErrors`); each test says how the Python assertion maps.
 
-@Suite("CleanupStack: CPython TestBaseExitStack")
-struct CleanupStackExitStackTests {
+import FinalizeTestSupport
+import Testing
+@testable import Finalize
+
+@Suite("CPython test_contextlib: TestBaseExitStack")
+struct CPythonExitStackTests {
     @Test("test_no_resources: an empty scope returns normally")
     func noResources() throws {
         try withCleanupStack { _ in }

@@ -7,13 +7,22 @@
 // a watched owner. Each scenario runs for a host owner (the cleanup runs at
 // the release) and a watched one (at the sweep).
 //
-// `test_atexit` needs a real process exit: see ProcessExitTests.swift.
+// `test_atexit` needs a real process exit: it is an exit test, whose body
+// (`run_in_child`) runs in a child process.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 
-@Suite("CPython FinalizeTestCase")
-struct CPythonFinalizeTests {
+@Suite("CPython test_weakref: FinalizeTestCase")
+struct CPythonWeakrefFinalizeTests {
     /// Python's `add(x, y, z)`: the cleanup's "arguments" are its resource.
     struct Arguments: Sendable, Equatable {
         var x: Int, y: Int, z: Int
@@ -181,4 +190,51 @@ struct CPythonFinalizeTests {
         #expect(wrF == nil)               // wr_f() is None
         #expect(res.value == [123])
     }
+
+    /// `test_atexit`: at exit, newest first, f4; then f3, which registers g1
+    /// (run next) and fails (reported on stderr with its site and trigger);
+    /// then g1; f2 has `runsAtExit = false`; then f1. Status 0.
+    @Test func test_atexit() async throws {
+        let child = try #require(
+            await #expect(processExitsWith: .success, observing: [\.standardOutputContent, \.standardErrorContent]) {
+                runInChild()
+                exit(0)  // what returning from `main` does
+            })
+        #expect(child.stdoutLines == ["f4 foobar", "f3 error", "g1", "f1 foobar"])
+        let stderr = child.stderr
+        #expect(stderr.contains("ZeroDivisionError"))
+        // The default failure handler names the registration site and trigger.
+        #expect(stderr.contains("FinalizeTests/CPythonWeakrefFinalizeTests.swift"))
+        #expect(stderr.contains("shutdown"))
+    }
+}
+
+/// Python's `1/0`.
+private struct ZeroDivisionError: Error, CustomStringConvertible {
+    var description: String { "ZeroDivisionError: division by zero" }
+}
+
+/// `FinalizeTestCase.run_in_child`, on the shared registry; `cls` lives
+/// until the process exits.
+private func runInChild() {
+    let cls = Forever.plain
+    let globalVar = "foobar"
+
+    // error(): create an at-exit finalizer from inside a finalizer called at
+    // exit. It should be the next to be run.
+    let error: @Sendable () throws -> Void = {
+        finalize(cls) { say("g1") }
+        say("f3 error")
+        throw ZeroDivisionError()
+    }
+
+    let f1 = finalize(cls) { say("f1 \(globalVar)") }
+    let f2 = finalize(cls) { say("f2 \(globalVar)") }
+    let f3 = finalize(cls, error)
+    let f4 = finalize(cls) { say("f4 \(globalVar)") }
+
+    precondition(f1.runsAtExit == true)
+    f2.runsAtExit = false
+    precondition(f3.runsAtExit == true)
+    precondition(f4.runsAtExit == true)
 }

@@ -6,10 +6,11 @@
 // and a watched one.
 
 import Dispatch
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 
-@Suite("Go mcleanup_test")
+@Suite("Go runtime mcleanup_test")
 struct GoCleanupTests {
     static let want = 97531
 
@@ -235,4 +236,204 @@ struct GoCleanupTests {
         #expect(try finalizer?.runNow() == true)
         #expect(watch == nil)
     }
+
+    // Go src/runtime/mcleanup_test.go, TestCleanupNilInterface
+    @Test func TestCleanupNilInterface() {
+        // A nil interface argument (empty and non-empty interface) is a
+        // resource like any other; Stop hands it back: `.some(nil)`.
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let runs = Counter()
+        let ptr = Plain()
+        let any = registry.finalize(ptr, holding: (any Sendable)?.none) { _ in runs.increment() }
+        let anyBack = any.detach()
+        #expect(anyBack != nil)
+        #expect(anyBack.map { $0 == nil } == true)
+        let error = registry.finalize(ptr, holding: (any Error)?.none) { _ in runs.increment() }
+        let errorBack = error.detach()
+        #expect(errorBack != nil)
+        #expect(errorBack.map { $0 == nil } == true)
+        withExtendedLifetime(ptr) {}   // runtime.KeepAlive(ptr)
+        #expect(any.state == .detached)
+        #expect(error.state == .detached)
+        #expect(runs.value == 0)
+        #expect(registry.pendingCount == 0)
+    }
+
+    // Go src/runtime/mcleanup_test.go, TestCleanupInterfaceArgument
+    @Test func TestCleanupInterfaceArgument() {
+        // The boxed argument is retained by the cleanup (not by the caller's
+        // variables) while the target lives; after Stop, it is the caller's.
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let tracker = LifetimeTracker()
+        let ptr = Plain()
+        var arg: (any Sendable)? = tracker.instance(7)
+        let cleanup = registry.finalize(ptr, holding: arg!) { _ in }
+        arg = nil   // only the cleanup should retain the boxed value
+        registry.sweep()
+        #expect(tracker.instances == 1, "cleanup argument was collected while the target was still live")
+        var back: (any Sendable)? = cleanup.detach()
+        #expect((back as? LifetimeTracked)?.payload == 7)
+        back = nil
+        #expect(tracker.instances == 0)
+        withExtendedLifetime(ptr) {}
+        #expect(cleanup.state == .detached)
+    }
+
+    // Go src/runtime/mcleanup_test.go, TestCleanupAfterFinalizer
+    @Test(arguments: OwnerKind.allCases)
+    func TestCleanupAfterFinalizer(kind: OwnerKind) {
+        // The object's own finalizer (its deinit) runs first, the cleanup
+        // after it, with its argument.
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let ch = EventLog()
+        do {
+            var v: AnyObject? = kind == .host ? PeerDeinitLoggingHost(ch) : PeerDeinitLoggingPlain(ch)
+            registry.finalize(v!, holding: GoCleanupTests.want) { x in ch.append("cleanup \(x)") }
+            withExtendedLifetime(v) {
+                #expect(registry.sweep() == 0)
+                #expect(ch.events.isEmpty)
+            }
+            v = nil
+        }
+        if kind == .watched {
+            // Finalized at its release; the cleanup waits for the collection.
+            #expect(ch.events == ["finalizer"])
+            #expect(registry.sweep() == 1)
+        }
+        #expect(ch.events == ["finalizer", "cleanup \(GoCleanupTests.want)"])
+    }
+
+    // Go src/runtime/mcleanup_test.go, TestCleanupInteriorPointer
+    @Test(arguments: OwnerKind.allCases)
+    func TestCleanupInteriorPointer(kind: OwnerKind) {
+        // Cleanups attached to parts of one object (`&ts.a`, `&ts.b`,
+        // `&ts.c`; in Swift, objects it alone holds) all run once it dies.
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let got = Locked<[Int]>([])
+        let cleanup: @Sendable (Int) -> Void = { x in got.withLock { $0.append(x) } }
+        do {
+            var ts: PeerThreeParts? = PeerThreeParts(kind)
+            registry.finalize(ts!.a, holding: GoCleanupTests.want, cleanup)
+            registry.finalize(ts!.b, holding: GoCleanupTests.want, cleanup)
+            registry.finalize(ts!.c, holding: GoCleanupTests.want, cleanup)
+            withExtendedLifetime(ts) { #expect(registry.sweep() == 0) }
+            ts = nil
+        }
+        if kind == .watched { #expect(registry.sweep() == 3) }
+        #expect(got.value == [GoCleanupTests.want, GoCleanupTests.want, GoCleanupTests.want])
+    }
+
+    // Go src/runtime/mcleanup_test.go, TestCleanupUnreachablePointer
+    @Test(arguments: OwnerKind.allCases)
+    func TestCleanupUnreachablePointer(kind: OwnerKind) {
+        // The argument reaches the object (Go: `&v.f`, a pointer into it;
+        // here: a struct holding it), so the object can never die. Go panics;
+        // Finalize keeps it registered: not at a collection, but shutdown runs
+        // it, and then the object is freed.
+        let registry = FinalizerRegistry(sweepInterval: nil, onFailure: { _ in }, diagnose: { _ in })
+        let ran = Counter()
+        weak var watch: AnyObject?
+        do {
+            var v: (AnyObject & Sendable)? = kind.make()
+            watch = v
+            registry.finalize(v!, holding: PeerReachesOwner(owner: v!)) { _ in ran.increment() }
+            v = nil
+        }
+        kind.collect(registry)
+        #expect(watch != nil)
+        #expect(ran.value == 0, "cleanup ran unexpectedly")
+        #expect(registry.pendingCount == 1)
+        #expect(registry.shutdown() == 1)
+        #expect(ran.value == 1)
+        #expect(watch == nil)
+    }
+
+    // Go src/runtime/mcleanup_test.go, TestCleanupUnreachableClosure
+    @Test(arguments: OwnerKind.allCases)
+    func TestCleanupUnreachableClosure(kind: OwnerKind) {
+        // The cleanup closure captures the object (possible for a `Sendable`
+        // owner), so it can never die. Go panics; Finalize keeps it pending,
+        // `pending` names the registration site and the owner's type (the
+        // leak finder), and shutdown runs it and so frees the object.
+        let registry = FinalizerRegistry(sweepInterval: nil, onFailure: { _ in }, diagnose: { _ in })
+        let ran = Counter()
+        weak var watch: AnyObject?
+        var line = 0
+        do {
+            var v: (AnyObject & Sendable)? = kind.make()
+            watch = v
+            let captured = v!
+            line = #line + 1
+            registry.finalize(captured) { withExtendedLifetime(captured) { ran.increment() } }
+            v = nil
+        }
+        kind.collect(registry)
+        #expect(watch != nil)
+        #expect(ran.value == 0, "cleanup ran unexpectedly")
+        let infos = registry.pending
+        #expect(infos.count == 1)
+        #expect(infos.first?.fileID == #fileID)
+        #expect(infos.first?.line == line)
+        #expect(infos.first?.ownerType == (kind == .host ? "Host" : "Plain"))
+        #expect(registry.shutdown() == 1)
+        #expect(ran.value == 1)
+        #expect(watch == nil)
+    }
+
+    // Go src/runtime/mcleanup_test.go, TestCleanupLost
+    @Test(arguments: OwnerKind.allCases)
+    func TestCleanupLost(kind: OwnerKind) {
+        // Cleanups aren't lost when there are a lot of them: GOMAXPROCS
+        // goroutines (here 4 threads) each register cleanups on owners they
+        // drop at once; after the collection every one has run exactly once.
+        let threads = 4, cleanups = 2_500
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let got = Counter()
+        onThreads(threads) { _ in
+            for _ in 0..<cleanups {
+                var v: (AnyObject & Sendable)? = kind.make()
+                registry.finalize(v!, holding: GoCleanupTests.want) { _ in got.increment() }
+                v = nil
+            }
+        }
+        kind.collect(registry)
+        #expect(got.value == threads * cleanups, "cleanups executed")
+        #expect(registry.pendingCount == 0)
+        #expect(registry.sweep() == 0)
+        #expect(got.value == threads * cleanups)
+    }
+}
+
+/// An owner with a finalizer of its own (its deinit), as a host.
+private final class PeerDeinitLoggingHost: FinalizerHost {
+    let finalizers = FinalizerBag()
+    let log: EventLog
+    init(_ log: EventLog) { self.log = log }
+    deinit { log.append("finalizer") }
+}
+
+/// The same, as a watched owner.
+private final class PeerDeinitLoggingPlain {
+    let log: EventLog
+    init(_ log: EventLog) { self.log = log }
+    deinit { log.append("finalizer") }
+}
+
+/// Go's `struct { p unsafe.Pointer; i, a, b, c int }`: three parts that live
+/// exactly as long as the whole.
+private final class PeerThreeParts {
+    let a: AnyObject & Sendable
+    let b: AnyObject & Sendable
+    let c: AnyObject & Sendable
+    init(_ kind: OwnerKind) {
+        a = kind.make()
+        b = kind.make()
+        c = kind.make()
+    }
+}
+
+/// A resource that reaches its owner (Go's `&v.f`): not the owner itself,
+/// so the registration cannot tell.
+private struct PeerReachesOwner: Sendable {
+    let owner: AnyObject & Sendable
 }

@@ -8,11 +8,12 @@
 // host owner and a watched owner. `verify` then releases whatever is left
 // and checks nothing more happens, and that the handle itself is freed.
 
+import FinalizeTestSupport
 import Testing
 @testable import Finalize
 
 @Suite("OpenJDK CleanerTest")
-struct JDKCleanerTests {
+struct OpenJDKCleanerTests {
     enum Action: String, Sendable, CaseIterable {
         /// The owner's last release; for a watched owner followed by a
         /// sweep (the collection that notices it).
@@ -169,5 +170,93 @@ struct JDKCleanerTests {
         #expect(weakCore == nil)
         #expect(common.sweep() == 1)
         #expect(cleaned.value == 1)
+    }
+
+    enum CleanableAction: String, CaseIterable, Sendable, CustomTestStringConvertible {
+        case clearRef, doClean, doClear
+        var testDescription: String { rawValue }
+    }
+
+    struct CleanableCase: Sendable, CustomTestStringConvertible {
+        var kind: OwnerKind
+        var action: CleanableAction
+        var testDescription: String { "\(kind): \(action)" }
+    }
+
+    static let cleanableCases: [CleanableCase] = OwnerKind.allCases.flatMap { kind in
+        CleanableAction.allCases.map { CleanableCase(kind: kind, action: $0) }
+    }
+
+    // OpenJDK test/jdk/java/lang/ref/CleanerTest.java, verify(): "The reference to the Cleanable was freed"
+    @Test(arguments: cleanableCases)
+    func testCleanableActions_verifyCleanableFreed(_ testCase: CleanableCase) throws {
+        // `verify` registers a second cleanable on the first Cleanable
+        // itself (`setupPhantom(cleaner, test.getCleanable())`), drops the
+        // handle and checks the handle is collected. Here: a finalizer on the
+        // `Finalizer` handle, in the same registry.
+        let kind = testCase.kind
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let runs = Counter()
+        let cleanableFreed = Counter()
+        let owner = Locked<(AnyObject & Sendable)?>(kind.make())
+        do {
+            var cleanable: Finalizer<Int>? = registry.finalize(owner.value!, holding: 1) { _ in runs.increment() }
+            registry.finalize(cleanable!) { cleanableFreed.increment() }
+            switch testCase.action {
+            case .clearRef:
+                owner.clear()
+                kind.collect(registry)
+            case .doClean:
+                #expect(try cleanable!.runNow())
+            case .doClear:
+                #expect(cleanable!.detach() == 1)
+            }
+            #expect(runs.value == (testCase.action == .doClear ? 0 : 1))
+            cleanable = nil   // test.clearCleanable()
+        }
+        owner.clear()
+        // checkCleaned: collections until the cleanable's own cleanup ran.
+        kind.collect(registry)
+        registry.sweep()
+        registry.sweep()
+        #expect(cleanableFreed.value == 1)
+        #expect(runs.value == (testCase.action == .doClear ? 0 : 1))
+        #expect(registry.pendingCount == 0)
+    }
+
+    // OpenJDK test/jdk/java/lang/ref/CleanerTest.java, testCleanableActions: closing check "Cleaner was cleaned"
+    @Test func testCleanableActions_cleanerWasCleaned() throws {
+        // After a registry was used for a set of cases, dropping it lets it be
+        // collected: a cleanup registered on it in the COMMON registry runs.
+        let common = FinalizerRegistry(sweepInterval: nil)
+        let cleaned = Counter()
+        let runs = Counter()
+        do {
+            var cleaner: FinalizerRegistry? = FinalizerRegistry(sweepInterval: nil)
+            // generateCases: clearRef, doClean, doClean then clearRef.
+            do {
+                var a: (AnyObject & Sendable)? = Plain()
+                cleaner!.finalize(a!) { runs.increment() }
+                a = nil
+            }
+            #expect(cleaner!.sweep() == 1)
+            let keptHost = Host()
+            #expect(try cleaner!.finalize(keptHost) { runs.increment() }.runNow())
+            do {
+                var b: Host? = Host()
+                let f = cleaner!.finalize(b!) { runs.increment() }
+                #expect(try f.runNow())
+                b = nil
+                #expect(f.state == .ran(.runNow))
+            }
+            #expect(runs.value == 3)
+            common.finalize(cleaner!) { cleaned.increment() }   // setupPhantom(COMMON, cleaner)
+            withExtendedLifetime(cleaner) { #expect(common.sweep() == 0) }
+            cleaner = nil
+            withExtendedLifetime(keptHost) {}
+        }
+        #expect(common.sweep() == 1)
+        #expect(cleaned.value == 1)
+        #expect(runs.value == 3)
     }
 }
