@@ -5,6 +5,8 @@ import Finalize
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 // The batch workloads: realistic heaps. The loop workloads create, register

@@ -1,3 +1,4 @@
+import Finalize
 import _FinalizeBenchSupport
 import Synchronization
 
@@ -5,6 +6,8 @@ import Synchronization
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Monotonic nanoseconds.
@@ -67,18 +70,6 @@ private final class StartLine: Sendable {
     let go = Atomic<Bool>(false)
 }
 
-private final class ThreadContext {
-    let start: StartLine
-    let index: Int
-    let body: @Sendable (Int) -> Void
-
-    init(start: StartLine, index: Int, body: @escaping @Sendable (Int) -> Void) {
-        self.start = start
-        self.index = index
-        self.body = body
-    }
-}
-
 /// Runs `body(index)` on `count` new threads released together; returns the
 /// wall time in nanoseconds from the release to the last thread's finish.
 func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> UInt64 {
@@ -89,27 +80,22 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> UInt
     let wasPinned = options.pin && finalize_bench_allowed_cpu_count() > 1 && finalize_bench_pin_thread(-1) == 0
     defer { if wasPinned { _ = finalize_bench_pin_thread(mainProcessor) } }
     let start = StartLine()
-    var threads: [pthread_t] = []
-    for index in 0..<count {
-        let context = Unmanaged.passRetained(ThreadContext(start: start, index: index, body: body)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let context = Unmanaged<ThreadContext>.fromOpaque(raw!).takeRetainedValue()
+    let threads = (0..<count).map { index in
+        // The library's thread (a `package` type), started with a Swift closure.
+        guard let thread = PlatformThread.start({
             // One processor per thread: the scheduler would sometimes stack
             // two workers on one processor.
-            _ = finalize_bench_pin_worker(CInt(context.index))
-            context.start.ready.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            while !context.start.go.load(ordering: .sequentiallyConsistent) {}
-            context.body(context.index)
-            return nil
-        }, context)
-        precondition(result == 0, "pthread_create failed: \(result)")
-        threads.append(thread)
+            _ = finalize_bench_pin_worker(CInt(index))
+            start.ready.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            while !start.go.load(ordering: .sequentiallyConsistent) {}
+            body(index)
+        }) else { preconditionFailure("pthread_create failed") }
+        return thread
     }
     while start.ready.load(ordering: .sequentiallyConsistent) < count {}
     let began = now()
     start.go.store(true, ordering: .sequentiallyConsistent)
-    for thread in threads { pthread_join(thread, nil) }
+    for thread in threads { thread.join() }
     return now() - began
 }
 

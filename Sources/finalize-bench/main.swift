@@ -44,6 +44,8 @@ import _FinalizeBenchSupport
 import Glibc
 #elseif canImport(Musl)
 import Musl
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 struct Options {
