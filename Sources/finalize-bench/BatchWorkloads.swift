@@ -1,5 +1,5 @@
-import _FinalizeBenchSupport
 import Finalize
+import _FinalizeBenchSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -118,31 +118,58 @@ enum BatchWorkloads {
 
     static func all(idleSeconds: Double) -> [Workload] {
         [
-            Workload(name: "batch_floor", unit: "ns/owner", target: "reference: N owners whose deinit calls a capturing closure", batch: true) {
+            Workload(
+                name: "batch_floor", unit: "ns/owner",
+                target: "reference: N owners whose deinit calls a capturing closure", batch: true
+            ) {
                 floor($0)
             },
-            Workload(name: "batch_sentinel", unit: "ns/owner", target: "reference for the host path: hand-written sentinel", reference: "batch_floor", batch: true) {
+            Workload(
+                name: "batch_sentinel", unit: "ns/owner", target: "reference for the host path: hand-written sentinel",
+                reference: "batch_floor", batch: true
+            ) {
                 sentinel($0)
             },
-            Workload(name: "batch_host", unit: "ns/owner", target: "<= 2.0x batch_sentinel", reference: "batch_sentinel", batch: true) {
+            Workload(
+                name: "batch_host", unit: "ns/owner", target: "<= 2.0x batch_sentinel", reference: "batch_sentinel",
+                batch: true
+            ) {
                 host($0)
             },
-            Workload(name: "batch_host_anyobject", unit: "ns/owner", target: "(report) host owners passed as AnyObject", reference: "batch_sentinel", batch: true) {
+            Workload(
+                name: "batch_host_anyobject", unit: "ns/owner", target: "(report) host owners passed as AnyObject",
+                reference: "batch_sentinel", batch: true
+            ) {
                 hostAnyObject($0)
             },
-            Workload(name: "batch_watched", unit: "ns/owner", target: "<= 1.6x batch_sentinel", reference: "batch_sentinel", batch: true) {
+            Workload(
+                name: "batch_watched", unit: "ns/owner", target: "<= 1.6x batch_sentinel", reference: "batch_sentinel",
+                batch: true
+            ) {
                 watched($0)
             },
-            Workload(name: "batch_sentinel_detach", unit: "ns/owner", target: "reference: attach a sentinel, then cancel it", batch: true) {
+            Workload(
+                name: "batch_sentinel_detach", unit: "ns/owner", target: "reference: attach a sentinel, then cancel it",
+                batch: true
+            ) {
                 sentinelDetach($0)
             },
-            Workload(name: "batch_host_detach", unit: "ns/owner", target: "<= 2.0x batch_sentinel_detach", reference: "batch_sentinel_detach", batch: true) {
+            Workload(
+                name: "batch_host_detach", unit: "ns/owner", target: "<= 2.0x batch_sentinel_detach",
+                reference: "batch_sentinel_detach", batch: true
+            ) {
                 hostDetach($0)
             },
-            Workload(name: "batch_sentinel_run_now", unit: "ns/owner", target: "reference: call and clear N sentinels, newest first", batch: true) {
+            Workload(
+                name: "batch_sentinel_run_now", unit: "ns/owner",
+                target: "reference: call and clear N sentinels, newest first", batch: true
+            ) {
                 sentinelRunNow($0)
             },
-            Workload(name: "batch_run_now", unit: "ns/owner", target: "<= 2.0x batch_sentinel_run_now", reference: "batch_sentinel_run_now", batch: true) {
+            Workload(
+                name: "batch_run_now", unit: "ns/owner", target: "<= 2.0x batch_sentinel_run_now",
+                reference: "batch_sentinel_run_now", batch: true
+            ) {
                 runNow($0)
             },
             Workload(name: "sweep_interleaved", unit: "ms", target: "(report) one sweep, N live owners among fillers") {
@@ -151,16 +178,24 @@ enum BatchWorkloads {
             Workload(name: "sweep_interleaved_shuffled", unit: "ms", target: "< 20 ms at N = 1,000,000 (scaled by N)") {
                 sweepInterleaved($0, shuffled: true)
             },
-            Workload(name: "batch_threads1", unit: "ns/owner", target: "batch_host on 1 thread, wall time", batch: true) {
+            Workload(name: "batch_threads1", unit: "ns/owner", target: "batch_host on 1 thread, wall time", batch: true)
+            {
                 threads($0, threads: 1)
             },
-            Workload(name: "batch_threads2", unit: "ns/owner", target: "throughput >= 1.4x batch_threads1", reference: "batch_threads1", batch: true) {
+            Workload(
+                name: "batch_threads2", unit: "ns/owner", target: "throughput >= 1.4x batch_threads1",
+                reference: "batch_threads1", batch: true
+            ) {
                 threads($0, threads: 2)
             },
-            Workload(name: "memory_host_batch", unit: "B/registration", target: "<= 128 (bag and closure context included)") {
+            Workload(
+                name: "memory_host_batch", unit: "B/registration", target: "<= 128 (bag and closure context included)"
+            ) {
                 memoryPerRegistration($0, sentinel: false)
             },
-            Workload(name: "memory_sentinel_batch", unit: "B/registration", target: "reference: sentinel and closure context") {
+            Workload(
+                name: "memory_sentinel_batch", unit: "B/registration", target: "reference: sentinel and closure context"
+            ) {
                 memoryPerRegistration($0, sentinel: true)
             },
             Workload(name: "memory_host_batch_peak", unit: "MB", target: "heap growth with N host owners registered") {
@@ -169,10 +204,16 @@ enum BatchWorkloads {
             Workload(name: "memory_sentinel_batch_peak", unit: "MB", target: "heap growth with N sentinel owners") {
                 Double(memoryPeak($0, sentinel: true)) / 1e6
             },
-            Workload(name: "idle_sweeper_cpu", unit: "% of a core", target: "<= 1 (default sweep interval, \(format2(idleSeconds)) s idle, owners settled)") {
+            Workload(
+                name: "idle_sweeper_cpu", unit: "% of a core",
+                target: "<= 1 (default sweep interval, \(format2(idleSeconds)) s idle, owners settled)"
+            ) {
                 idleSweeperCPU($0, seconds: idleSeconds, settled: true)
             },
-            Workload(name: "idle_sweeper_cpu_young", unit: "% of a core", target: "(report) the same window right after registering") {
+            Workload(
+                name: "idle_sweeper_cpu_young", unit: "% of a core",
+                target: "(report) the same window right after registering"
+            ) {
                 idleSweeperCPU($0, seconds: idleSeconds, settled: false)
             },
         ]

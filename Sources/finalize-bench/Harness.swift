@@ -1,6 +1,6 @@
 import Finalize
-import _FinalizeBenchSupport
 import Synchronization
+import _FinalizeBenchSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -82,14 +82,16 @@ func runThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) -> UInt
     let start = StartLine()
     let threads = (0..<count).map { index in
         // The library's thread (a `package` type), started with a Swift closure.
-        guard let thread = PlatformThread.start({
-            // One processor per thread: the scheduler would sometimes stack
-            // two workers on one processor.
-            _ = finalize_bench_pin_worker(CInt(index))
-            start.ready.wrappingAdd(1, ordering: .sequentiallyConsistent)
-            while !start.go.load(ordering: .sequentiallyConsistent) {}
-            body(index)
-        }) else { preconditionFailure("pthread_create failed") }
+        guard
+            let thread = PlatformThread.start({
+                // One processor per thread: the scheduler would sometimes stack
+                // two workers on one processor.
+                _ = finalize_bench_pin_worker(CInt(index))
+                start.ready.wrappingAdd(1, ordering: .sequentiallyConsistent)
+                while !start.go.load(ordering: .sequentiallyConsistent) {}
+                body(index)
+            })
+        else { preconditionFailure("pthread_create failed") }
         return thread
     }
     while start.ready.load(ordering: .sequentiallyConsistent) < count {}

@@ -28,10 +28,15 @@ enum ScopedWorkloads {
             Workload(name: "scoped_plain_defer", unit: "ns/op", target: "reference: defer { cleanup() }") {
                 plainDefer($0)
             },
-            Workload(name: "scoped_stack_defer_close", unit: "ns/op", target: "<= 3x scoped_plain_defer", reference: "scoped_plain_defer") {
+            Workload(
+                name: "scoped_stack_defer_close", unit: "ns/op", target: "<= 3x scoped_plain_defer",
+                reference: "scoped_plain_defer"
+            ) {
                 stackDeferClose($0)
             },
-            Workload(name: "scoped_stack_defer_close_shared", unit: "ns/op", target: "", reference: "scoped_plain_defer") {
+            Workload(
+                name: "scoped_stack_defer_close_shared", unit: "ns/op", target: "", reference: "scoped_plain_defer"
+            ) {
                 stackDeferCloseShared($0)
             },
             Workload(name: "scoped_with_stack_one_entry", unit: "ns/op", target: "", reference: "scoped_plain_defer") {

@@ -1,11 +1,12 @@
+import Finalize
+import Synchronization
+import _FinalizeBenchSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import _FinalizeBenchSupport
-import Finalize
-import Synchronization
 
 /// The floor: a hand-written class whose own `deinit` calls a stored
 /// closure. What any "run this when the object dies" costs at the least.

@@ -93,7 +93,9 @@ struct Options {
 
 func usage(_ problem: String?) -> Never {
     if let problem { print("finalize-bench: \(problem)") }
-    print("usage: finalize-bench [--json] [--n N] [--runs R] [--only name,name,...] [--no-pin] [--unpaired] [--idle-seconds S]")
+    print(
+        "usage: finalize-bench [--json] [--n N] [--runs R] [--only name,name,...] [--no-pin] [--unpaired] [--idle-seconds S]"
+    )
     exit(problem == nil ? 0 : 2)
 }
 
@@ -118,53 +120,82 @@ let n = options.n
 finalize_bench_save_affinity()
 if options.pin { _ = finalize_bench_pin_thread(finalize_bench_current_cpu()) }
 
-let workloads: [Workload] = [
-    Workload(name: "floor", unit: "ns/op", target: "reference: deinit calling a stored closure") { Workloads.floor($0) },
-    Workload(name: "floor_three_objects", unit: "ns/op", target: "reference: the floor plus a bag and a handle", reference: "floor") {
-        Workloads.floorThreeObjects($0)
-    },
-    Workload(name: "floor_minimal_host", unit: "ns/op", target: "reference: the least any host design does", reference: "floor") {
-        Workloads.floorMinimalHost($0)
-    },
-    Workload(name: "host_register_release", unit: "ns/op", target: "<= 2.5x floor", reference: "floor") { Workloads.hostRegisterRelease($0) },
-    Workload(name: "floor_capturing", unit: "ns/op", target: "reference: the floor, cleanup captures a value", reference: "floor") {
-        Workloads.floorCapturing($0)
-    },
-    Workload(name: "host_register_release_capturing", unit: "ns/op", target: "<= 2.5x floor_capturing", reference: "floor_capturing") {
-        Workloads.hostRegisterReleaseCapturing($0)
-    },
-    Workload(
-        name: "async_host_register_release", unit: "ns/op",
-        target: "<= 5x host_register_release_capturing (until drained)", reference: "host_register_release_capturing"
-    ) { Workloads.asyncHostRegisterRelease($0) },
-    Workload(name: "watched_register_release_sweep", unit: "ns/op", target: "<= 5x floor", reference: "floor") {
-        Workloads.watchedRegisterReleaseSweep($0)
-    },
-    Workload(name: "register_detach", unit: "ns/op", target: "faster than every peer", reference: "floor") { Workloads.registerDetach($0) },
-    Workload(name: "register_only", unit: "ns/op", target: "", reference: "floor") { Workloads.registerOnly($0) },
-    Workload(name: "host_register_detach", unit: "ns/op", target: "", reference: "floor") { Workloads.hostRegisterDetach($0) },
-    Workload(name: "run_now", unit: "ns/op", target: "faster than every peer", reference: "floor") { Workloads.runNow($0) },
-    Workload(name: "shutdown", unit: "ns/op", target: "", reference: "floor") { Workloads.shutdown($0) },
-    Workload(name: "sweep_live", unit: "ms", target: "< 20 ms at N = 1,000,000") { Workloads.sweepLive($0) },
-    Workload(name: "sweep_live_quarter", unit: "ms", target: "about 1/4 of sweep_live") { Workloads.sweepLive($0 / 4) },
-    Workload(name: "memory_host", unit: "B/registration", target: "<= 96") {
-        Workloads.memoryPerRegistration($0, host: true)
-    },
-    Workload(name: "memory_watched", unit: "B/registration", target: "") {
-        Workloads.memoryPerRegistration($0, host: false)
-    },
-    Workload(name: "threads1_host_register_release", unit: "ns/op", target: "") {
-        Workloads.threadedHostRegisterRelease($0, threads: 1)
-    },
-    Workload(name: "threads2_host_register_release", unit: "ns/op", target: "throughput >= 1.4x threads1", reference: "threads1_host_register_release") {
-        Workloads.threadedHostRegisterRelease($0, threads: 2)
-    },
-    Workload(name: "threads1_floor", unit: "ns/op", target: "") { Workloads.threadedFloor($0, threads: 1) },
-    Workload(
-        name: "threads2_floor", unit: "ns/op", target: "reference: what the machine allows now",
-        reference: "threads1_floor"
-    ) { Workloads.threadedFloor($0, threads: 2) },
-] + ScopedWorkloads.all + BatchWorkloads.all(idleSeconds: options.idleWindow)
+let workloads: [Workload] =
+    [
+        Workload(name: "floor", unit: "ns/op", target: "reference: deinit calling a stored closure") {
+            Workloads.floor($0)
+        },
+        Workload(
+            name: "floor_three_objects", unit: "ns/op", target: "reference: the floor plus a bag and a handle",
+            reference: "floor"
+        ) {
+            Workloads.floorThreeObjects($0)
+        },
+        Workload(
+            name: "floor_minimal_host", unit: "ns/op", target: "reference: the least any host design does",
+            reference: "floor"
+        ) {
+            Workloads.floorMinimalHost($0)
+        },
+        Workload(name: "host_register_release", unit: "ns/op", target: "<= 2.5x floor", reference: "floor") {
+            Workloads.hostRegisterRelease($0)
+        },
+        Workload(
+            name: "floor_capturing", unit: "ns/op", target: "reference: the floor, cleanup captures a value",
+            reference: "floor"
+        ) {
+            Workloads.floorCapturing($0)
+        },
+        Workload(
+            name: "host_register_release_capturing", unit: "ns/op", target: "<= 2.5x floor_capturing",
+            reference: "floor_capturing"
+        ) {
+            Workloads.hostRegisterReleaseCapturing($0)
+        },
+        Workload(
+            name: "async_host_register_release", unit: "ns/op",
+            target: "<= 5x host_register_release_capturing (until drained)",
+            reference: "host_register_release_capturing"
+        ) { Workloads.asyncHostRegisterRelease($0) },
+        Workload(name: "watched_register_release_sweep", unit: "ns/op", target: "<= 5x floor", reference: "floor") {
+            Workloads.watchedRegisterReleaseSweep($0)
+        },
+        Workload(name: "register_detach", unit: "ns/op", target: "faster than every peer", reference: "floor") {
+            Workloads.registerDetach($0)
+        },
+        Workload(name: "register_only", unit: "ns/op", target: "", reference: "floor") { Workloads.registerOnly($0) },
+        Workload(name: "host_register_detach", unit: "ns/op", target: "", reference: "floor") {
+            Workloads.hostRegisterDetach($0)
+        },
+        Workload(name: "run_now", unit: "ns/op", target: "faster than every peer", reference: "floor") {
+            Workloads.runNow($0)
+        },
+        Workload(name: "shutdown", unit: "ns/op", target: "", reference: "floor") { Workloads.shutdown($0) },
+        Workload(name: "sweep_live", unit: "ms", target: "< 20 ms at N = 1,000,000") { Workloads.sweepLive($0) },
+        Workload(name: "sweep_live_quarter", unit: "ms", target: "about 1/4 of sweep_live") {
+            Workloads.sweepLive($0 / 4)
+        },
+        Workload(name: "memory_host", unit: "B/registration", target: "<= 96") {
+            Workloads.memoryPerRegistration($0, host: true)
+        },
+        Workload(name: "memory_watched", unit: "B/registration", target: "") {
+            Workloads.memoryPerRegistration($0, host: false)
+        },
+        Workload(name: "threads1_host_register_release", unit: "ns/op", target: "") {
+            Workloads.threadedHostRegisterRelease($0, threads: 1)
+        },
+        Workload(
+            name: "threads2_host_register_release", unit: "ns/op", target: "throughput >= 1.4x threads1",
+            reference: "threads1_host_register_release"
+        ) {
+            Workloads.threadedHostRegisterRelease($0, threads: 2)
+        },
+        Workload(name: "threads1_floor", unit: "ns/op", target: "") { Workloads.threadedFloor($0, threads: 1) },
+        Workload(
+            name: "threads2_floor", unit: "ns/op", target: "reference: what the machine allows now",
+            reference: "threads1_floor"
+        ) { Workloads.threadedFloor($0, threads: 2) },
+    ] + ScopedWorkloads.all + BatchWorkloads.all(idleSeconds: options.idleWindow)
 
 if let only = options.only {
     let unknown = only.subtracting(workloads.map(\.name)).sorted()
@@ -190,7 +221,9 @@ func progress(_ line: String) {
     }
 }
 
-progress("finalize-bench: \(selected.count) workload(s), N = \(n), \(options.runs) run(s): \(selected.map(\.name).joined(separator: ", "))")
+progress(
+    "finalize-bench: \(selected.count) workload(s), N = \(n), \(options.runs) run(s): \(selected.map(\.name).joined(separator: ", "))"
+)
 if !options.json { print("") }
 let benchStart = now()
 
@@ -239,7 +272,8 @@ let (runs, pairedRatios): ([String: [Double]], [String: [Double]]) = {
             if options.paired, let name = workload.reference,
                 let reference = workloads.first(where: { $0.name == name })
             {
-                let (value, ratio) = workload.batch
+                let (value, ratio) =
+                    workload.batch
                     ? measurePairedWhole(workload, against: reference, n: n)
                     : measurePaired(workload, against: reference, n: n)
                 runs[workload.name, default: []].append(value)
@@ -249,7 +283,8 @@ let (runs, pairedRatios): ([String: [Double]], [String: [Double]]) = {
             }
         }
         if options.runs > 1 {
-            printToStandardError("finalize-bench: run \(run + 1) of \(options.runs) took \(format2(Double(now() - runStart) / 1e9)) s")
+            printToStandardError(
+                "finalize-bench: run \(run + 1) of \(options.runs) took \(format2(Double(now() - runStart) / 1e9)) s")
         }
     }
     if !options.paired {
@@ -301,7 +336,11 @@ func verdicts(_ runs: [String: [Double]], _ ratios: [String: [Double]], n: Int) 
     }
     if let sweep = medianOf("sweep_interleaved_shuffled") {
         let limit = sweepInterleavedLimit(n: n)
-        result.append(("sweep over \(n) live watched owners among fillers, registered shuffled, < \(format2(limit)) ms", sweep < limit))
+        result.append(
+            (
+                "sweep over \(n) live watched owners among fillers, registered shuffled, < \(format2(limit)) ms",
+                sweep < limit
+            ))
     }
     if let cpu = medianOf("idle_sweeper_cpu") {
         result.append(("idle background sweeper over \(n) live watched owners <= 1 % of a core", cpu <= 1))
@@ -334,9 +373,12 @@ if options.json {
         var paired = ""
         if let reference = workload.reference, let ratios = pairedRatios[workload.name] {
             let ratioList = ratios.map { String($0) }.joined(separator: ",")
-            paired = ",\"reference\":\"\(reference)\",\"median_paired_ratio\":\(medianOf(ratios)),\"paired_ratios\":[\(ratioList)]"
+            paired =
+                ",\"reference\":\"\(reference)\",\"median_paired_ratio\":\(medianOf(ratios)),\"paired_ratios\":[\(ratioList)]"
         }
-        fields.append("\"\(workload.name)\":{\"median_ns_per_op\":\(medianOf(values)),\"unit\":\"\(workload.unit)\",\"runs_ns_per_op\":[\(list)]\(paired)}")
+        fields.append(
+            "\"\(workload.name)\":{\"median_ns_per_op\":\(medianOf(values)),\"unit\":\"\(workload.unit)\",\"runs_ns_per_op\":[\(list)]\(paired)}"
+        )
     }
     var memory: [String] = []
     if let host = runs["memory_host"] { memory.append("\"host\":\(medianOf(host))") }
@@ -359,7 +401,8 @@ if options.json {
         }
         batchRatios.append("\"\(workload.name)\":{\(entry)}")
     }
-    let checks = verdicts(runs, pairedRatios, n: n).map { "{\"check\":\"\($0.0)\",\"met\":\($0.1)}" }.joined(separator: ",")
+    let checks = verdicts(runs, pairedRatios, n: n).map { "{\"check\":\"\($0.0)\",\"met\":\($0.1)}" }.joined(
+        separator: ",")
     var object = "{\"runtime\":\"swift\",\"n\":\(n),\"runs\":\(options.runs),\"paired\":\(options.paired)"
     object += ",\"idle_seconds\":\(options.idleWindow)"
     object += ",\"results\":{\(fields.joined(separator: ","))}"
@@ -413,7 +456,9 @@ if options.json {
         }
     }
     print("")
-    print("idle window of idle_sweeper_cpu: \(format2(options.idleWindow)) s; whole benchmark: \(format2(Double(now() - benchStart) / 1e9)) s")
+    print(
+        "idle window of idle_sweeper_cpu: \(format2(options.idleWindow)) s; whole benchmark: \(format2(Double(now() - benchStart) / 1e9)) s"
+    )
 }
 
 func format2(_ value: Double) -> String {

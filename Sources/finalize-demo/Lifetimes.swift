@@ -12,6 +12,10 @@
 // The command exits with status 1 if a timeline differs from the article's
 // quote for the build that runs it.
 
+import Dispatch
+import Finalize
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -19,9 +23,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
-import Finalize
-import Synchronization
 
 // MARK: - The timeline
 
@@ -134,7 +135,7 @@ func sink(_ resource: consuming Resource) {
 func passedToAConsumingParameter() {
     let kept = Resource("j")
     let moved = Resource("k")
-    sink(kept)           // sink gets a copy: `kept` still holds j
+    sink(kept)  // sink gets a copy: `kept` still holds j
     sink(consume moved)  // sink gets the only reference to k
     work()
 }

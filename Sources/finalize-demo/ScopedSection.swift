@@ -1,3 +1,5 @@
+import Finalize
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Finalize
 
 // The scoped-release section of the demo: one temporary file guarded twice,
 // by a CleanupStack (scope end) and by a finalizer on its owner (owner

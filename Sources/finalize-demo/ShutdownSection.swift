@@ -3,6 +3,8 @@
 // `FinalizerRegistry.shutdownOnSignals`. The children are this same
 // program, started with a hidden mode (`shutdown-child`).
 
+import Finalize
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,7 +12,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Finalize
 
 /// A connection pool whose close is asynchronous, as a server's would be.
 final class ConnectionPool: FinalizerHost, Sendable {
@@ -64,7 +65,7 @@ func runChild(handlesSignals: Bool) {
     let path = CommandLine.arguments[0]
     let words: [String] = [path, "shutdown-child", handlesSignals ? "handled" : "unhandled"]
     let arguments = words.map { $0.withCString { strdup($0) } }
-    defer { arguments.forEach { free($0) } }
+    defer { for argument in arguments { free(argument) } }
     fflush(nil)
     var pid = pid_t()
     guard posix_spawn(&pid, path, &actions, nil, arguments + [nil], environ) == 0 else {
@@ -90,7 +91,10 @@ func runChild(handlesSignals: Bool) {
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     for line in String(decoding: output, as: UTF8.self).split(separator: "\n") { print("  child: \(line)") }
     let signal = status & 0x7f
-    print(signal == 0 ? "  parent: child exited with status \((status >> 8) & 0xff)" : "  parent: child killed by signal \(signal) (shell status \(128 + signal))")
+    print(
+        signal == 0
+            ? "  parent: child exited with status \((status >> 8) & 0xff)"
+            : "  parent: child killed by signal \(signal) (shell status \(128 + signal))")
 }
 
 /// The child: two pools on the shared registry; SIGTERM either kills it

@@ -2,6 +2,10 @@
 // Tests/FinalizeTests/ExitRaceTests.swift: each scenario is selected by
 // `finalize-fixture <name>` (see `runExitRace`) and prints what ran.
 
+import Finalize
+import FinalizeTestSupport
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,9 +13,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Finalize
-import FinalizeTestSupport
-import Synchronization
 
 /// An `atexit` hook that runs after the shared registry's (registered before
 /// the registry is first used, and hooks run in reverse order).

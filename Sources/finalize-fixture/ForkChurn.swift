@@ -23,6 +23,10 @@
 // status 0 but its pipe did not read "wh". Details of the first few bad
 // children go to stderr.
 
+import Finalize
+import FinalizeTestSupport
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -30,9 +34,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Finalize
-import FinalizeTestSupport
-import Synchronization
 
 /// What the churn threads share with their cleanups.
 final class ForkChurnBook: Sendable {

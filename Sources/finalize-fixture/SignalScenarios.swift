@@ -3,6 +3,9 @@
 // and waits; the test sends the signals. Each prints what ran, one line
 // each, to standard output.
 
+import Finalize
+import FinalizeTestSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,8 +13,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Finalize
-import FinalizeTestSupport
 
 func runSignalScenario(_ mode: String) -> Bool {
     switch mode {

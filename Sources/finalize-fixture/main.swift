@@ -19,6 +19,8 @@
 //   finalize-fixture fork-churn [children] [threads]
 //   finalize-fixture <exit race>   (the names in `runExitRace`)
 
+import FinalizeTestSupport
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -26,7 +28,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
 
 /// The monotonic clock, in nanoseconds.
 func monotonicNanoseconds() -> UInt64 {

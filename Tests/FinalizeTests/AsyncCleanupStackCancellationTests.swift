@@ -6,6 +6,7 @@
 import FinalizeTestSupport
 import Synchronization
 import Testing
+
 @testable import Finalize
 
 /// Suspends until the current task is cancelled (returns at once if it
@@ -86,9 +87,10 @@ struct AsyncCleanupStackCancellationTests {
             try await stack.close()
         }
         let result = await task.result
-        #expect(ran.withLock { $0 } == [
-            "async 4", "push 3 sees CancellationError", "async 2 cancelled=true", "sync 1 cancelled=true",
-        ])
+        #expect(
+            ran.withLock { $0 } == [
+                "async 4", "push 3 sees CancellationError", "async 2 cancelled=true", "sync 1 cancelled=true",
+            ])
         guard case .failure(let error as CleanupErrors) = result else {
             Issue.record("expected CleanupErrors, got \(result)")
             return

@@ -3,6 +3,12 @@
 // rest in a task, as one unwinding, on the actor the entries were added on
 // (held weakly), and reports every failure once, at the end.
 
+import FinalizeTestSupport
+import Synchronization
+import Testing
+
+@testable import Finalize
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -10,10 +16,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Synchronization
-import Testing
-@testable import Finalize
 
 @MainActor
 private final class MainActorState {
@@ -49,9 +51,18 @@ struct AsyncCleanupStackDeinitTests {
                 continuation.yield("reported \(cleanupBoomIDs(failure.error)) \(failure.trigger)")
                 if cleanupBoomIDs(failure.error) == [1] { continuation.finish() }
             }
-            stack.defer { continuation.yield("async 1"); throw CleanupBoom(id: 1) }
-            stack.defer { await cleanupHop(); continuation.yield("async 2") }
-            stack.defer { continuation.yield("sync 3"); throw CleanupBoom(id: 3) }
+            stack.defer {
+                continuation.yield("async 1")
+                throw CleanupBoom(id: 1)
+            }
+            stack.defer {
+                await cleanupHop()
+                continuation.yield("async 2")
+            }
+            stack.defer {
+                continuation.yield("sync 3")
+                throw CleanupBoom(id: 3)
+            }
         }
         var seen: [String] = []
         for await event in events { seen.append(event) }
@@ -69,8 +80,11 @@ struct AsyncCleanupStackDeinitTests {
         let (events, continuation) = AsyncStream.makeStream(of: String.self)
         let reports = Atomic<Int>(0)
         let finalizerLine = #line + 1
-        let finalizer = registry.finalize(host) { continuation.yield("F"); throw CleanupBoom(id: 4) }
-        let aLine = #line + 9, bLine = #line + 10, eLine = #line + 14
+        let finalizer = registry.finalize(host) {
+            continuation.yield("F")
+            throw CleanupBoom(id: 4)
+        }
+        let aLine = #line + 9, bLine = #line + 13, eLine = #line + 24
         do {
             let stack = AsyncCleanupStack()
             stack.reportFailure = { failure in
@@ -79,24 +93,38 @@ struct AsyncCleanupStackDeinitTests {
             }
             // oldest first: A (sync, throws), B (async, throws), C, F (adopted,
             // throws), D (async), E (sync, throws)
-            stack.defer { continuation.yield("A"); throw CleanupBoom(id: 1) }
-            stack.defer { () async throws in await cleanupHop(); continuation.yield("B"); throw CleanupBoom(id: 2) }
+            stack.defer {
+                continuation.yield("A")
+                throw CleanupBoom(id: 1)
+            }
+            stack.defer { () async throws in
+                await cleanupHop()
+                continuation.yield("B")
+                throw CleanupBoom(id: 2)
+            }
             stack.defer { continuation.yield("C") }
             stack.adopt(finalizer)
-            stack.defer { () async in await cleanupHop(); continuation.yield("D") }
-            stack.defer { continuation.yield("E"); throw CleanupBoom(id: 6) }
+            stack.defer { () async in
+                await cleanupHop()
+                continuation.yield("D")
+            }
+            stack.defer {
+                continuation.yield("E")
+                throw CleanupBoom(id: 6)
+            }
         }
         var seen: [String] = []
         for await event in events { seen.append(event) }
         // One unwinding: the deinit's part and the task's part are reported
         // together, at the end, oldest error first.
-        #expect(seen == [
-            "E", "D", "F", "C", "B", "A",
-            "report [6] scopeEnd line \(eLine)",
-            "report [4] scopeEnd line \(finalizerLine)",
-            "report [2] scopeEnd line \(bLine)",
-            "report [1] scopeEnd line \(aLine)",
-        ])
+        #expect(
+            seen == [
+                "E", "D", "F", "C", "B", "A",
+                "report [6] scopeEnd line \(eLine)",
+                "report [4] scopeEnd line \(finalizerLine)",
+                "report [2] scopeEnd line \(bLine)",
+                "report [1] scopeEnd line \(aLine)",
+            ])
         #expect(finalizer.state == .ran(.scopeEnd))
         withExtendedLifetime(host) {}
     }
@@ -106,7 +134,12 @@ struct AsyncCleanupStackDeinitTests {
     /// once, with its registration site.
     @Test func deinitAdoptedFailureGoesToItsRegistry() async throws {
         let (events, continuation) = AsyncStream.makeStream(of: FinalizerFailure.self)
-        let registry = FinalizerRegistry(sweepInterval: nil, onFailure: { continuation.yield($0); continuation.finish() })
+        let registry = FinalizerRegistry(
+            sweepInterval: nil,
+            onFailure: {
+                continuation.yield($0)
+                continuation.finish()
+            })
         let owner = Plain()
         let line = #line + 1
         let finalizer = registry.finalize(owner) { throw CleanupBoom(id: 9) }

@@ -7,6 +7,7 @@
 import FinalizeTestSupport
 import Synchronization
 import Testing
+
 @testable import Finalize
 
 @Suite("AsyncCleanupStack: rules")
@@ -16,15 +17,36 @@ struct AsyncCleanupStackTests {
         let log = CleanupLog<String>()
         try await withAsyncCleanupStack { stack in
             stack.defer { log.append("sync defer 1") }
-            stack.defer { await cleanupHop(); log.append("async defer 2") }
-            stack.push { _ in log.append("sync push 3"); return false }
-            stack.push { _ in await cleanupHop(); log.append("async push 4"); return false }
-            await stack.enter { "sync enter 5" } release: { log.append($0) }
-            await stack.enter { await cleanupHop(); return "async enter 6" } release: { await cleanupHop(); log.append($0) }
+            stack.defer {
+                await cleanupHop()
+                log.append("async defer 2")
+            }
+            stack.push { _ in
+                log.append("sync push 3")
+                return false
+            }
+            stack.push { _ in
+                await cleanupHop()
+                log.append("async push 4")
+                return false
+            }
+            await stack.enter {
+                "sync enter 5"
+            } release: {
+                log.append($0)
+            }
+            await stack.enter {
+                await cleanupHop()
+                return "async enter 6"
+            } release: {
+                await cleanupHop()
+                log.append($0)
+            }
         }
-        #expect(log.items == [
-            "async enter 6", "sync enter 5", "async push 4", "sync push 3", "async defer 2", "sync defer 1",
-        ])
+        #expect(
+            log.items == [
+                "async enter 6", "sync enter 5", "async push 4", "sync push 3", "async defer 2", "sync defer 1",
+            ])
     }
 
     @Test("entries are awaited one at a time, newest first")
@@ -73,14 +95,20 @@ struct AsyncCleanupStackTests {
         let one = await caughtCleanupErrorAsync {
             try await withAsyncCleanupStack { stack in
                 stack.defer { await cleanupHop() }
-                stack.defer { await cleanupHop(); throw CleanupBoom(id: 7) }
+                stack.defer {
+                    await cleanupHop()
+                    throw CleanupBoom(id: 7)
+                }
             }
         }
         #expect(one as? CleanupBoom == CleanupBoom(id: 7))
         let several = await caughtCleanupErrorAsync {
             try await withAsyncCleanupStack { stack in
                 stack.defer { throw CleanupBoom(id: 3) }
-                stack.defer { await cleanupHop(); throw CleanupBoom(id: 2) }
+                stack.defer {
+                    await cleanupHop()
+                    throw CleanupBoom(id: 2)
+                }
                 throw CleanupBoom(id: 1)
             }
         }
@@ -114,7 +142,10 @@ struct AsyncCleanupStackTests {
         let log = CleanupLog<Int>()
         let stack = AsyncCleanupStack()
         stack.defer { log.append(1) }
-        stack.defer { await cleanupHop(); log.append(2) }
+        stack.defer {
+            await cleanupHop()
+            log.append(2)
+        }
         #expect(stack.count == 2)
         let moved = stack.move()
         #expect(stack.count == 0)
@@ -144,8 +175,15 @@ struct AsyncCleanupStackTests {
         let log = CleanupMainActorLog()
         try await withAsyncCleanupStack { stack in
             stack.defer { log.items.append("sync") }
-            stack.defer { await cleanupHop(); log.items.append("async") }
-            await stack.enter { log.items.append("acquire") } release: { log.items.append("release") }
+            stack.defer {
+                await cleanupHop()
+                log.items.append("async")
+            }
+            await stack.enter {
+                log.items.append("acquire")
+            } release: {
+                log.items.append("release")
+            }
         }
         #expect(log.items == ["acquire", "release", "async", "sync"])
     }
@@ -158,8 +196,14 @@ struct AsyncCleanupStackTests {
         let (events, continuation) = AsyncStream.makeStream(of: Void.self)
         func ran(_ name: String) { counts.withLock { $0[name, default: 0] += 1 } }
         let stack = AsyncCleanupStack()
-        stack.defer { ran("oldest"); continuation.finish() }
-        stack.defer { () async in await cleanupHop(); ran("async") }
+        stack.defer {
+            ran("oldest")
+            continuation.finish()
+        }
+        stack.defer { () async in
+            await cleanupHop()
+            ran("async")
+        }
         stack.defer { ran("sync") }
         stack.defer { [unowned stack] in
             ran("mover")

@@ -6,6 +6,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 /// A gate async cleanups wait at until the test opens it.

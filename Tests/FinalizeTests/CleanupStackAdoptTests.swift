@@ -1,12 +1,13 @@
+import Finalize
+import FinalizeTestSupport
+import Synchronization
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Synchronization
-import Testing
-import Finalize
 
 // adopt(finalizer): the same cleanup guarded by a scope and by its owner's
 // life; whichever comes first runs it, exactly once, and the finalizer's
@@ -217,7 +218,10 @@ struct CleanupStackAdoptTests {
             try stack.close()
             Issue.record("close() should throw")
         } catch let errors as CleanupErrors {
-            #expect(errors.errors.map { $0 as? CleanupBoom } == [CleanupBoom(id: 3), CleanupBoom(id: 2), CleanupBoom(id: 1)])
+            #expect(
+                errors.errors.map { $0 as? CleanupBoom } == [
+                    CleanupBoom(id: 3), CleanupBoom(id: 2), CleanupBoom(id: 1),
+                ])
         }
         #expect(seen.withLock { $0 } == ["CleanupBoom"])
         withExtendedLifetime(owner) {}

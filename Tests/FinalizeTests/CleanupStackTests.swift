@@ -2,6 +2,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("CleanupStack: rules")
@@ -13,8 +14,15 @@ struct CleanupStackTests {
         let log = CleanupLog<String>()
         let stack = CleanupStack()
         stack.defer { log.append("defer 1") }
-        stack.push { _ in log.append("push 2"); return false }
-        stack.enter { "enter 3" } release: { log.append($0) }
+        stack.push { _ in
+            log.append("push 2")
+            return false
+        }
+        stack.enter {
+            "enter 3"
+        } release: {
+            log.append($0)
+        }
         stack.defer { log.append("defer 4") }
         #expect(stack.count == 4)
         try stack.close()
@@ -122,9 +130,15 @@ struct CleanupStackTests {
         let seen = CleanupLog<[Int]>()
         let error = caughtCleanupError {
             try withCleanupStack { stack in
-                stack.push { error in seen.append(error.map(cleanupBoomIDs) ?? []); return false }
+                stack.push { error in
+                    seen.append(error.map(cleanupBoomIDs) ?? [])
+                    return false
+                }
                 stack.defer { throw CleanupBoom(id: 2) }
-                stack.push { error in seen.append(error.map(cleanupBoomIDs) ?? []); return false }
+                stack.push { error in
+                    seen.append(error.map(cleanupBoomIDs) ?? [])
+                    return false
+                }
                 throw CleanupBoom(id: 1)
             }
         }
@@ -136,7 +150,10 @@ struct CleanupStackTests {
     func pushSeesNil() throws {
         var sawNil = false
         try withCleanupStack { stack in
-            stack.push { error in sawNil = error == nil; return false }
+            stack.push { error in
+                sawNil = error == nil
+                return false
+            }
         }
         #expect(sawNil)
     }
@@ -147,7 +164,10 @@ struct CleanupStackTests {
         let error = caughtCleanupError {
             try withCleanupStack { stack in
                 stack.defer { throw CleanupBoom(id: 4) }
-                stack.push { error in seen.append(error.map(cleanupBoomIDs) ?? []); return false }
+                stack.push { error in
+                    seen.append(error.map(cleanupBoomIDs) ?? [])
+                    return false
+                }
                 stack.push { _ in true }
                 stack.defer { throw CleanupBoom(id: 3) }
                 stack.defer { throw CleanupBoom(id: 2) }
@@ -335,9 +355,17 @@ struct CleanupStackTests {
     func enterOnlyOnSuccess() throws {
         let log = CleanupLog<String>()
         let stack = CleanupStack()
-        let a = stack.enter { "a" } release: { log.append("release \($0)") }
+        let a = stack.enter {
+            "a"
+        } release: {
+            log.append("release \($0)")
+        }
         #expect(throws: CleanupBoom(id: 1)) {
-            _ = try stack.enter { () throws -> String in throw CleanupBoom(id: 1) } release: { log.append("release \($0)") }
+            _ = try stack.enter { () throws -> String in
+                throw CleanupBoom(id: 1)
+            } release: {
+                log.append("release \($0)")
+            }
         }
         #expect(a == "a")
         #expect(stack.count == 1)
@@ -354,8 +382,15 @@ struct CleanupStackTests {
         var stack: CleanupStack? = CleanupStack()
         stack?.reportFailure = { failures.append($0) }
         stack?.defer { log.append("first") }
-        let line = #line; stack?.defer { log.append("throws"); throw CleanupBoom(id: 1) }
-        stack?.push { error in log.append("saw \(error.map(cleanupBoomIDs) ?? [])"); return false }
+        let line = #line + 1
+        stack?.defer {
+            log.append("throws")
+            throw CleanupBoom(id: 1)
+        }
+        stack?.push { error in
+            log.append("saw \(error.map(cleanupBoomIDs) ?? [])")
+            return false
+        }
         stack = nil
         #expect(log.items == ["saw []", "throws", "first"])
         #expect(failures.items.count == 1)

@@ -8,6 +8,13 @@
 // The racing threads start together at a barrier and are joined; nothing
 // waits on a clock. Sizes are small enough for ThreadSanitizer.
 
+import Dispatch
+import FinalizeTestSupport
+import Synchronization
+import Testing
+
+@testable import Finalize
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,11 +22,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Dispatch
-import FinalizeTestSupport
-import Synchronization
-import Testing
-@testable import Finalize
 
 @Suite("Concurrency")
 struct ConcurrencyTests {
@@ -45,7 +47,7 @@ struct ConcurrencyTests {
             onThreads(4) { thread in
                 switch thread {
                 case 0:
-                    _ = owners.exchange([])   // the owners' last releases, here
+                    _ = owners.exchange([])  // the owners' last releases, here
                     kind.collect(registry)
                 case 1:
                     for (i, f) in fs.enumerated().reversed() where (try? f.runNow()) == true {
@@ -251,9 +253,9 @@ struct ConcurrencyTests {
             let lateAlive = late.isAlive
             let ranNow = try toRun.runNow()
             let resource = toDetach.detach()
-            otherHost.clear()                 // its cleanup runs right here
+            otherHost.clear()  // its cleanup runs right here
             otherWatched.clear()
-            let swept = registry.sweep()      // runs the watched one's cleanup
+            let swept = registry.sweep()  // runs the watched one's cleanup
             let pendingBefore = registry.pendingCount
             let shutdownRan = registry.shutdown()
             results.set([
@@ -288,15 +290,16 @@ struct ConcurrencyTests {
             #expect(registry.shutdown() == 1)
         }
 
-        #expect(log.events == [
-            "outer begins",
-            "ran by runNow",
-            "other host released",
-            "other watched swept",
-            "registered inside, ran by nested shutdown",
-            "ran by nested shutdown",
-            "outer ends",
-        ])
+        #expect(
+            log.events == [
+                "outer begins",
+                "ran by runNow",
+                "other host released",
+                "other watched swept",
+                "registered inside, ran by nested shutdown",
+                "ran by nested shutdown",
+                "outer ends",
+            ])
         // pending at that point: keep[2]'s and the late one (toRun ran,
         // toDetach was detached, the others were just released and run).
         #expect(results.value == ["late alive true", "runNow true", "detach 7", "sweep 1", "pending 2", "shutdown 2"])
@@ -321,7 +324,7 @@ struct ConcurrencyTests {
             do {
                 var owner: Host? = Host()
                 slot.value!.finalize(owner!) {
-                    slot.clear()   // the registry's last reference goes here
+                    slot.clear()  // the registry's last reference goes here
                     log.append("dropped the registry")
                 }
                 owner = nil
@@ -357,7 +360,7 @@ struct ConcurrencyTests {
             registry.finalize(host) { ran.increment() }
             holder.set(host)
             _ = consume host
-            holder.clear()   // usually the last release; sometimes the reader has it
+            holder.clear()  // usually the last release; sometimes the reader has it
         }
         stop.store(true, ordering: .releasing)
         let finished = done.wait(timeoutSeconds: 20)
@@ -446,8 +449,12 @@ struct ConcurrencyTests {
             let f = registry.finalize(owner.value!, holding: tracker.instance()) { _ in ran.increment() }
             onThreads(3) { thread in
                 switch thread {
-                case 0: owner.clear(); kind.collect(registry)
-                case 1: _ = f.peek(); _ = f.peek()
+                case 0:
+                    owner.clear()
+                    kind.collect(registry)
+                case 1:
+                    _ = f.peek()
+                    _ = f.peek()
                 default: if f.detach() != nil { detached.increment() }
                 }
             }
@@ -467,15 +474,26 @@ struct ConcurrencyTests {
         let owners = Locked<[(AnyObject & Sendable)?]>((0..<n).map { ($0 % 2 == 0 ? OwnerKind.host : .watched).make() })
         for i in 0..<n {
             let o = owners.value[i]!
-            if let h = o as? Host { registry.finalize(h, holding: i) { i in runs.withLock { $0[i] += 1 } } }
-            else { registry.finalize(o, holding: i) { i in runs.withLock { $0[i] += 1 } } }
+            if let h = o as? Host {
+                registry.finalize(h, holding: i) { i in runs.withLock { $0[i] += 1 } }
+            } else {
+                registry.finalize(o, holding: i) { i in runs.withLock { $0[i] += 1 } }
+            }
         }
         onThreads(3) { thread in
             switch thread {
             case 0:
-                for i in 0..<n { _ = owners.withLock { o -> (AnyObject & Sendable)? in let x = o[i]; o[i] = nil; return x } }
+                for i in 0..<n {
+                    _ = owners.withLock { o -> (AnyObject & Sendable)? in
+                        let x = o[i]
+                        o[i] = nil
+                        return x
+                    }
+                }
             case 1: registry.shutdown()
-            default: registry.sweep(); registry.shutdown()
+            default:
+                registry.sweep()
+                registry.shutdown()
             }
         }
         registry.sweep()

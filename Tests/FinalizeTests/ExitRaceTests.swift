@@ -8,6 +8,9 @@
 // up as a failure instead of a stuck suite (which is why these are not exit
 // tests: see the fixture's main.swift).
 
+import FinalizeTestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -15,8 +18,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Testing
 
 @Suite("Races at process exit")
 struct ExitRaceTests {
@@ -99,9 +100,10 @@ struct ExitRaceTests {
     @Test func registrationsDuringExitRunNext() throws {
         let child = try runFixture("register-during-exit")
         #expect(child.exitStatus == 0)
-        #expect(child.stdoutLines == [
-            "main returns", "c2", "n4 temporary host", "n5 watched", "m1 nested", "n2 watched", "n1 host", "c1",
-        ])
+        #expect(
+            child.stdoutLines == [
+                "main returns", "c2", "n4 temporary host", "n5 watched", "m1 nested", "n2 watched", "n1 host", "c1",
+            ])
         #expect(child.stderr.isEmpty)
     }
 
@@ -127,10 +129,11 @@ struct ExitRaceTests {
     @Test func exitCleanupBlockingOnAnotherThread() throws {
         let child = try runFixture("cleanup-blocks-on-thread-at-exit")
         #expect(child.exitStatus == 0)
-        #expect(child.stdoutLines == [
-            "main returns", "b2 waits", "w runNow by worker", "w detached", "w host released by worker",
-            "b2 done", "w registered ran", "b1 ran",
-        ])
+        #expect(
+            child.stdoutLines == [
+                "main returns", "b2 waits", "w runNow by worker", "w detached", "w host released by worker",
+                "b2 done", "w registered ran", "b1 ran",
+            ])
     }
 
     /// shutdown() called again from a cleanup run at exit: each cleanup once.

@@ -13,6 +13,10 @@
 // Finalize's own lines. (Scenarios that need signals, forks or a deadline use the fixture
 // instead: SignalShutdownTests, ForkSafetyTests, ExitRaceTests.)
 
+import Finalize
+import FinalizeTestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -20,9 +24,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Finalize
-import FinalizeTestSupport
-import Testing
 
 @Suite("Process exit")
 struct ExitTests {
@@ -30,7 +31,8 @@ struct ExitTests {
     /// newest first, and the status stays 3.
     @Test func exitKeepsItsStatus() async throws {
         let child = try #require(
-            await #expect(processExitsWith: .exitCode(3), observing: [\.standardOutputContent, \.standardErrorContent]) {
+            await #expect(processExitsWith: .exitCode(3), observing: [\.standardOutputContent, \.standardErrorContent])
+            {
                 finalize(Forever.host) { say("host cleanup ran at exit") }
                 finalize(Forever.plain) { say("watched cleanup ran at exit") }
                 say("calling exit(3)")
@@ -97,7 +99,8 @@ struct ExitTests {
         let stdout = String(decoding: child.standardOutputContent, as: UTF8.self)
         #expect(child.stdoutLines.contains("sync cleanup ran"))
         #expect(child.stdoutLines.contains("stuck cleanup started"))
-        #expect(stdout.contains("impatient onFailure: cleanup registered at FinalizeTestSupport/AcrossRegistries.swift"))
+        #expect(
+            stdout.contains("impatient onFailure: cleanup registered at FinalizeTestSupport/AcrossRegistries.swift"))
         #expect(stdout.contains("abandoned"))
         #expect(took < .seconds(20), "exit waited \(took)")
     }

@@ -5,6 +5,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("Failures")
@@ -26,7 +27,7 @@ struct FailureTests {
             #expect(throws: TestError("boom")) { try f.runNow() }
             #expect(f.state == .ran(.runNow))
             #expect(!f.isAlive)
-            #expect(try f.runNow() == false)   // dead: no second run, no second error
+            #expect(try f.runNow() == false)  // dead: no second run, no second error
             #expect(f.detach() == nil)
             #expect(f.peek() == nil)
             owner = nil
@@ -48,7 +49,10 @@ struct FailureTests {
             var owner: Host? = Host()
             registry.finalize(owner!) { log.append("oldest") }
             line = #line + 1
-            registry.finalize(owner!) { log.append("throws"); throw TestError("deinit") }
+            registry.finalize(owner!) {
+                log.append("throws")
+                throw TestError("deinit")
+            }
             registry.finalize(owner!) { log.append("newest") }
             owner = nil
         }
@@ -73,7 +77,10 @@ struct FailureTests {
             var a: Plain? = Plain(), b: Plain? = Plain(), c: Plain? = Plain()
             registry.finalize(a!) { log.append("a") }
             line = #line + 1
-            registry.finalize(b!, holding: "b") { log.append($0); throw TestError("sweep") }
+            registry.finalize(b!, holding: "b") {
+                log.append($0)
+                throw TestError("sweep")
+            }
             registry.finalize(c!) { log.append("c") }
             a = nil
             b = nil
@@ -98,7 +105,10 @@ struct FailureTests {
         var lines: [Int] = []
         for i in 0..<4 {
             lines.append(#line + 1)
-            registry.finalize(i % 2 == 0 ? owner as AnyObject : host as AnyObject) { log.append("\(i)"); throw TestError("\(i)") }
+            registry.finalize(i % 2 == 0 ? owner as AnyObject : host as AnyObject) {
+                log.append("\(i)")
+                throw TestError("\(i)")
+            }
         }
         #expect(registry.shutdown() == 4)
         #expect(log.events == ["3", "2", "1", "0"])

@@ -4,6 +4,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("The bag inside a host owner")
@@ -68,13 +69,15 @@ struct FinalizerBagTests {
             withExtendedLifetime(other) {}
             owner = nil
         }
-        #expect(log.events == [
-            "base deinit", "other base",
-            "derived deinit", "base deinit", "anyobject", "base", "static",
-        ] || log.events == [
-            "derived deinit", "base deinit", "anyobject", "base", "static",
-            "base deinit", "other base",
-        ])
+        #expect(
+            log.events == [
+                "base deinit", "other base",
+                "derived deinit", "base deinit", "anyobject", "base", "static",
+            ]
+                || log.events == [
+                    "derived deinit", "base deinit", "anyobject", "base", "static",
+                    "base deinit", "other base",
+                ])
         #expect(registry.pendingCount == 0)
     }
 

@@ -5,6 +5,11 @@
 // deinitializing; reused addresses and bounded tables; and the diagnostics
 // (`pending`, `pendingCount`).
 
+import FinalizeTestSupport
+import Testing
+
+@testable import Finalize
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,9 +17,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Testing
-@testable import Finalize
 
 @Suite("Finalizer lifecycle")
 struct FinalizerLifecycleTests {
@@ -89,7 +91,7 @@ struct FinalizerLifecycleTests {
         let releasingThread = Locked<UInt?>(nil)
         onNewThread {
             releasingThread.set(currentThreadID())
-            _ = slot.exchange(nil)   // the last reference goes here
+            _ = slot.exchange(nil)  // the last reference goes here
         }
         let runs = seen.value
         #expect(runs.map(\.label) == [3, 2, 1, 0])
@@ -136,9 +138,10 @@ struct FinalizerLifecycleTests {
         let cleanup: @Sendable (Int) -> Void = { _ in
             guard let f = handle.value else { return }
             seen.withLock {
-                $0.append(Seen(
-                    isAlive: f.isAlive, runNow: try? f.runNow(), detachIsNil: f.detach() == nil,
-                    peekIsNil: f.peek() == nil, state: f.state))
+                $0.append(
+                    Seen(
+                        isAlive: f.isAlive, runNow: try? f.runNow(), detachIsNil: f.detach() == nil,
+                        peekIsNil: f.peek() == nil, state: f.state))
             }
         }
         let f: Finalizer<Int>
@@ -217,7 +220,7 @@ struct FinalizerLifecycleTests {
         let sameOwner = peeked.map { $0.owner === owner } ?? false
         #expect(sameOwner)
         #expect(peeked?.resource == "resource")
-        #expect(f.isAlive)   // peek changes nothing
+        #expect(f.isAlive)  // peek changes nothing
         #expect(f.detach() == "resource")
         #expect(f.detach() == nil)
         #expect(f.peek() == nil)
@@ -231,7 +234,11 @@ struct FinalizerLifecycleTests {
     /// waits its turn is pending, yet `peek()` and `detach()` return nil: its
     /// cleanup is about to run and cannot be stopped.
     @Test func siblingWaitingItsTurnCannotBePeekedOrDetached() throws {
-        struct Seen: Sendable { var siblingAlive: Bool; var peekIsNil: Bool; var detachIsNil: Bool }
+        struct Seen: Sendable {
+            var siblingAlive: Bool
+            var peekIsNil: Bool
+            var detachIsNil: Bool
+        }
         let registry = FinalizerRegistry(sweepInterval: nil)
         let older = Locked<Finalizer<Int>?>(nil)
         let seen = Locked<Seen?>(nil)
@@ -243,9 +250,10 @@ struct FinalizerLifecycleTests {
             registry.finalize(owner!) {
                 log.append("newer")
                 guard let sibling = older.value else { return }
-                seen.set(Seen(
-                    siblingAlive: sibling.isAlive, peekIsNil: sibling.peek() == nil,
-                    detachIsNil: sibling.detach() == nil))
+                seen.set(
+                    Seen(
+                        siblingAlive: sibling.isAlive, peekIsNil: sibling.peek() == nil,
+                        detachIsNil: sibling.detach() == nil))
             }
             owner = nil
         }
@@ -354,7 +362,9 @@ struct FinalizerLifecycleTests {
 
     /// Generic code constrained to `FinalizerHost` gets host behaviour too.
     @Test func genericHostOwner() {
-        func registerOn<Owner: FinalizerHost>(_ owner: Owner, _ registry: FinalizerRegistry, _ log: EventLog)
+        func registerOn<Owner: FinalizerHost>(
+            _ owner: Owner, _ registry: FinalizerRegistry, _ log: EventLog
+        )
             -> Finalizer<Void>
         {
             registry.finalize(owner) { log.append("ran") }
@@ -382,7 +392,8 @@ struct FinalizerLifecycleTests {
         let log = EventLog()
         let results = Locked<[DeinitRegistration]>([])
         do {
-            var owner: AnyObject? = kind == .host
+            var owner: AnyObject? =
+                kind == .host
                 ? HostRegisteringInDeinit(registry, log, results)
                 : PlainRegisteringInDeinit(registry, log, results)
             withExtendedLifetime(owner) { #expect(results.value.isEmpty) }

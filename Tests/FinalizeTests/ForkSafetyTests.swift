@@ -10,6 +10,9 @@
 // as exit status 66, so a report fails these tests) only the variant with a
 // single-threaded parent runs; see `threadSanitizerReason`.
 
+import FinalizeTestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -17,8 +20,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Testing
 
 @Suite("Fork safety")
 struct ForkSafetyTests {

@@ -4,6 +4,7 @@
 // ThreadSanitizer run check them and the release run measures without them.
 
 import Testing
+
 @testable import Finalize
 
 @Suite("Internal checks")

@@ -7,6 +7,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("Leaks")
@@ -68,7 +69,7 @@ struct LeakTests {
         case .detach:
             var resource = f.detach()
             #expect(resource?.payload == 2)
-            #expect(tracker.instances == 1)   // only the handed-back resource
+            #expect(tracker.instances == 1)  // only the handed-back resource
             resource = nil
         case .shutdown:
             #expect(registry!.shutdown() == 1)
@@ -100,9 +101,9 @@ struct LeakTests {
             withExtendedLifetime(owner) { #expect(owners.instances == 1) }
             owner = nil
         }
-        #expect(owners.instances == 0)   // deinit ran: nothing retained it
+        #expect(owners.instances == 0)  // deinit ran: nothing retained it
         if kind == .watched {
-            #expect(f.isAlive)   // its cleanup waits for the sweep
+            #expect(f.isAlive)  // its cleanup waits for the sweep
             #expect(registry.sweep() == 1)
         }
         #expect(runs.value == 1)
@@ -129,7 +130,7 @@ struct LeakTests {
                 weakHandles.append(WeakFinalizer(register(registry, on: owner) { withExtendedLifetime(captured) {} }))
             }
             withExtendedLifetime(owners) {
-                #expect(weakHandles.allSatisfy { $0.value != nil })   // kept alive by the registration
+                #expect(weakHandles.allSatisfy { $0.value != nil })  // kept alive by the registration
                 #expect(tracker.instances == count)
             }
             owners.removeAll()
@@ -216,10 +217,10 @@ struct LeakTests {
             }
             weakHandles = finalizers.map(WeakFinalizer.init)
         }
-        #expect(tracker.instances == 0)          // cleanups and captures gone at once
+        #expect(tracker.instances == 0)  // cleanups and captures gone at once
         #expect(registry.pendingCount == 0)
         #expect(registry.watchedTableSize == owners.count)  // the entries wait for a sweep
-        #expect(registry.sweep() == 0)           // nothing to run: every owner lives
+        #expect(registry.sweep() == 0)  // nothing to run: every owner lives
         #expect(registry.watchedTableSize == 0)
         #expect(weakHandles.allSatisfy { $0.value == nil })
         withExtendedLifetime(owners) {}

@@ -7,6 +7,9 @@
 // between builds (see `swift run finalize-demo lifetimes` and the article
 // "When does Swift release an object?"), so no test asserts an early release.
 
+import FinalizeTestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -14,8 +17,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Testing
 
 // MARK: - Helpers (this file's own)
 

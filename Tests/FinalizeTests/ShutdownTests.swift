@@ -5,6 +5,11 @@
 // the tables and not yet run. (Process exit is tested in child processes:
 // ExitTests.swift, ExitRaceTests.swift.)
 
+import FinalizeTestSupport
+import Testing
+
+@testable import Finalize
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -12,9 +17,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Testing
-@testable import Finalize
 
 @Suite("Shutdown")
 struct ShutdownTests {
@@ -27,8 +29,9 @@ struct ShutdownTests {
         let plains = (0..<2).map { _ in Plain() }
         var skipped: [Finalizer<Void>] = []
         for i in 0..<8 {
-            let runsAtExit = i % 3 != 2   // 2 and 5 are left alone
-            let f = i % 2 == 0
+            let runsAtExit = i % 3 != 2  // 2 and 5 are left alone
+            let f =
+                i % 2 == 0
                 ? registry.finalize(hosts[i / 2 % 2], runsAtExit: runsAtExit) { log.append("\(i)") }
                 : registry.finalize(plains[i / 2 % 2], runsAtExit: runsAtExit) { log.append("\(i)") }
             if !runsAtExit { skipped.append(f) }

@@ -4,13 +4,14 @@
 // ends with the signal's own status, bounded by the exit timeout; without
 // it SIGTERM runs nothing; a second signal ends the process at once.
 
+import FinalizeTestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import FinalizeTestSupport
-import Testing
 
 @Suite("Shutdown on signals")
 struct SignalShutdownTests {
@@ -21,9 +22,10 @@ struct SignalShutdownTests {
         let child = try runFixture("signal", signals: [("ready", SIGTERM)])
         #expect(child.terminatingSignal == SIGTERM, "stdout: \(child.stdout) stderr: \(child.stderr)")
         // Awaited in turn: the async one finishes before the next starts.
-        #expect(child.stdoutLines.dropFirst().elementsEqual([
-            "c4 custom sync", "s3 shared sync", "c2 custom async", "s1 shared sync",
-        ]))
+        #expect(
+            child.stdoutLines.dropFirst().elementsEqual([
+                "c4 custom sync", "s3 shared sync", "c2 custom async", "s1 shared sync",
+            ]))
     }
 
     /// Without it, SIGTERM ends the process and no cleanup runs (what

@@ -5,6 +5,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("Sweeper pacing by generation")

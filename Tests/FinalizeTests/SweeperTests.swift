@@ -9,6 +9,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("Background sweeper")
@@ -67,7 +68,7 @@ struct SweeperTests {
         do {
             var owner: Plain? = Plain()
             slot.value!.finalize(owner!) {
-                slot.clear()   // the registry's last reference
+                slot.clear()  // the registry's last reference
                 signal.fire()
             }
             owner = nil

@@ -5,6 +5,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 /// The one cleanup all three timings run: it records when it ran.

@@ -1,11 +1,12 @@
+import Finalize
+import FinalizeTestSupport
+import Testing
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Testing
-import Finalize
 
 // UniqueResource: released exactly once at the end of its life, or earlier by
 // release(), never after take(). (The ports of Rust scopeguard's tests are in

@@ -119,14 +119,16 @@ extension Finalizer {
         // its deinit on this thread, and its bag's claim of this very
         // finalizer would wait for `busy` forever. The unowned count keeps
         // the object's memory (and so its type) valid, dying or not.
-        let typeName = unownedOwner.isDeallocating
+        let typeName =
+            unownedOwner.isDeallocating
             ? "<deallocated>"
             : Unmanaged<AnyObject>.fromOpaque(unownedOwner.pointer)._withUnsafeGuaranteedRef {
                 _typeName(type(of: $0), qualified: false)
             }
         releaseBusy()
         return FinalizerInfo(
-            fileID: registrationSite.fileID, line: registrationSite.line, ownerType: typeName, runsAtExit: word.runsAtExit)
+            fileID: registrationSite.fileID, line: registrationSite.line, ownerType: typeName,
+            runsAtExit: word.runsAtExit)
     }
 
     /// Detaches without handing anything back (the registry is going away).

@@ -116,8 +116,9 @@ public struct FinalizerBag: ~Copyable, Sendable {
         let single = Self.finalizerReference(word)
         if single._withUnsafeGuaranteedRef({ $0.isPendingNow }) {
             let overflow = BagOverflow(first: UInt(bitPattern: single.toOpaque()), second: address)
-            contents.store(UInt(bitPattern: Unmanaged.passRetained(overflow).toOpaque()) | Self.overflowBit,
-                        ordering: .releasing)
+            contents.store(
+                UInt(bitPattern: Unmanaged.passRetained(overflow).toOpaque()) | Self.overflowBit,
+                ordering: .releasing)
         } else {
             // The single finalizer ran or was detached: it no longer needs
             // its owner's death; let the new one take its place.

@@ -49,8 +49,9 @@ struct StatusWord: Equatable {
     /// This word with the phase moved to "ran" by `trigger` (busy cleared).
     @inline(__always) func ran(_ trigger: FinalizerTrigger) -> StatusWord {
         internalCheck(isPending, "status: \(state) cannot move to ran(\(trigger))")
-        return StatusWord(raw: (raw & ~(Self.phaseMask | Self.triggerMask | Self.busyBit))
-            | Self.ranPhase | (trigger.code << Self.triggerShift))
+        return StatusWord(
+            raw: (raw & ~(Self.phaseMask | Self.triggerMask | Self.busyBit))
+                | Self.ranPhase | (trigger.code << Self.triggerShift))
     }
 
     /// This word with the phase moved to "detached" (busy cleared).

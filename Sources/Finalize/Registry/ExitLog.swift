@@ -97,7 +97,7 @@ struct ExitLog: ~Copyable {
 
     /// Calls `body` with every finalizer in the log (each alive: see
     /// `Shard`), in no particular order.
-    func forEach(_ body: (ErasedFinalizer) -> Void) {
+    func forEachFinalizer(_ body: (ErasedFinalizer) -> Void) {
         var used = 0
         defer { internalCheck(used == live, "exit log: \(used) slots in use, \(live) counted") }
         var chunk = newest

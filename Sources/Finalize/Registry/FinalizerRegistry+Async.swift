@@ -24,9 +24,10 @@ extension FinalizerRegistry {
         fileID: StaticString = #fileID, line: Int = #line,
         _ cleanup: consuming @escaping @Sendable () async throws -> Void
     ) -> AsyncFinalizer<Void> {
-        AsyncFinalizer(_core.registerHost(
-            owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
-            payload: .asyncPlain(consume cleanup), site: _RegistrationSite(fileID: fileID, line: line)))
+        AsyncFinalizer(
+            _core.registerHost(
+                owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
+                payload: .asyncPlain(consume cleanup), site: _RegistrationSite(fileID: fileID, line: line)))
     }
 
     /// Registers an asynchronous `cleanup` to run once when `owner` dies: a
@@ -53,9 +54,10 @@ extension FinalizerRegistry {
         fileID: StaticString = #fileID, line: Int = #line,
         _ cleanup: consuming @escaping @Sendable () async throws -> Void
     ) -> AsyncFinalizer<Void> {
-        AsyncFinalizer(_core.register(
-            owner: owner, runsAtExit: runsAtExit,
-            payload: .asyncPlain(consume cleanup), site: _RegistrationSite(fileID: fileID, line: line)))
+        AsyncFinalizer(
+            _core.register(
+                owner: owner, runsAtExit: runsAtExit,
+                payload: .asyncPlain(consume cleanup), site: _RegistrationSite(fileID: fileID, line: line)))
     }
 
     /// Registers an asynchronous `cleanup` to run once with `resource` when
@@ -84,9 +86,10 @@ extension FinalizerRegistry {
     ) -> AsyncFinalizer<Resource> {
         let site = _RegistrationSite(fileID: fileID, line: line)
         _core.checkResource(resource, owner: owner, runsAtExit: runsAtExit, site: site)
-        return AsyncFinalizer(_core.registerHost(
-            owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
-            payload: .asyncHolding(AsyncResourceBox(resource, consume cleanup)), site: site))
+        return AsyncFinalizer(
+            _core.registerHost(
+                owner: owner, bag: owner.finalizers, runsAtExit: runsAtExit,
+                payload: .asyncHolding(AsyncResourceBox(resource, consume cleanup)), site: site))
     }
 
     /// Registers an asynchronous `cleanup` to run once with `resource` when
@@ -117,8 +120,9 @@ extension FinalizerRegistry {
     ) -> AsyncFinalizer<Resource> {
         let site = _RegistrationSite(fileID: fileID, line: line)
         _core.checkResource(resource, owner: owner, runsAtExit: runsAtExit, site: site)
-        return AsyncFinalizer(_core.register(
-            owner: owner, runsAtExit: runsAtExit,
-            payload: .asyncHolding(AsyncResourceBox(resource, consume cleanup)), site: site))
+        return AsyncFinalizer(
+            _core.register(
+                owner: owner, runsAtExit: runsAtExit,
+                payload: .asyncHolding(AsyncResourceBox(resource, consume cleanup)), site: site))
     }
 }

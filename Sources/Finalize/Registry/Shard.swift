@@ -116,7 +116,7 @@ final class Shard: @unchecked Sendable {
     var hostCount: Int {
         withState { state in
             var count = 0
-            state.log.forEach { if $0.isPendingNow { count += 1 } }
+            state.log.forEachFinalizer { if $0.isPendingNow { count += 1 } }
             return count
         }
     }
@@ -126,7 +126,7 @@ final class Shard: @unchecked Sendable {
     func runningHostSites() -> [(fileID: String, line: Int)] {
         withState { state in
             var sites: [(fileID: String, line: Int)] = []
-            state.log.forEach { if !$0.isPendingNow { sites.append($0.registrationSite) } }
+            state.log.forEachFinalizer { if !$0.isPendingNow { sites.append($0.registrationSite) } }
             return sites
         }
     }
@@ -222,7 +222,7 @@ final class Shard: @unchecked Sendable {
         withState { state in
             var result: [ErasedFinalizer] = []
             let wanted: (ErasedFinalizer) -> Bool = { exitOnly ? $0.isPendingAtExit : $0.isPendingNow }
-            state.log.forEach { finalizer in
+            state.log.forEachFinalizer { finalizer in
                 if wanted(finalizer) { result.append(finalizer) }
             }
             let visit: (borrowing WatchedEntry) -> Bool = { entry in

@@ -25,4 +25,3 @@ struct SiteKey: Hashable, Sendable {
         line = site.line
     }
 }
-

@@ -30,10 +30,12 @@ package struct PlatformThread: @unchecked Sendable {
         let context = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
         #if canImport(Darwin)
         var created: pthread_t?
-        let result = pthread_create(&created, nil, { raw in
-            Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &created, nil,
+            { raw in
+                Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
+                return nil
+            }, context)
         guard result == 0, let handle = created else {
             Unmanaged<ThreadBody>.fromOpaque(context).release()
             return nil
@@ -41,11 +43,13 @@ package struct PlatformThread: @unchecked Sendable {
         return PlatformThread(handle)
         #else
         var handle = pthread_t()
-        let result = pthread_create(&handle, nil, { raw in
-            guard let raw else { return nil }
-            Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
-            return nil
-        }, context)
+        let result = pthread_create(
+            &handle, nil,
+            { raw in
+                guard let raw else { return nil }
+                Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue().body()
+                return nil
+            }, context)
         guard result == 0 else {
             Unmanaged<ThreadBody>.fromOpaque(context).release()
             return nil

@@ -4,6 +4,8 @@
 // what Darwin has (no `sched_getcpu`, no `pthread_condattr_setclock`, a
 // non-optional `pthread_t`) and are not compiled here.
 
+import _FinalizeShims
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -13,7 +15,6 @@ import Darwin
 #else
 #error("Finalize supports Linux (Glibc or Musl) and Apple platforms")
 #endif
-import _FinalizeShims
 
 /// The cache line size assumed for padding (64 bytes on the x86_64 and
 /// arm64 processors Finalize targets).

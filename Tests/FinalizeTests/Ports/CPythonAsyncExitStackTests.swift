@@ -7,6 +7,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("CPython test_contextlib_async: TestAsyncExitStack")
@@ -56,10 +57,12 @@ struct CPythonAsyncExitStackTests {
             stack.push(expectError("expect_exc 2"))
             throw PyZeroDivisionError()
         }
-        #expect(seen.items == [
-            "expect_exc 2:PyZeroDivisionError", "expect_exc 1:PyZeroDivisionError", "ExitCM(expect_exc):PyZeroDivisionError",
-            "suppress", "ExitCM(expect_ok):ok", "expect_ok:ok",
-        ])
+        #expect(
+            seen.items == [
+                "expect_exc 2:PyZeroDivisionError", "expect_exc 1:PyZeroDivisionError",
+                "ExitCM(expect_exc):PyZeroDivisionError",
+                "suppress", "ExitCM(expect_ok):ok", "expect_ok:ok",
+            ])
     }
 
     @Test("test_enter_async_context: async acquire and release around the body")
@@ -90,7 +93,9 @@ struct CPythonAsyncExitStackTests {
                 try await stack.enter { () async throws -> Int in
                     await cleanupHop()
                     throw CleanupBoom(id: 1)
-                } release: { released.append($0) }
+                } release: {
+                    released.append($0)
+                }
             }
             #expect(error as? CleanupBoom == CleanupBoom(id: 1))
             #expect(stack.count == 0)
@@ -103,15 +108,27 @@ struct CPythonAsyncExitStackTests {
         var savedDetails: (any Error)?
         let error = await caughtCleanupErrorAsync {
             try await withAsyncCleanupStack { stack in
-                stack.defer { await cleanupHop(); throw PyIndexError() }
-                stack.defer { await cleanupHop(); throw PyKeyError() }
-                stack.defer { await cleanupHop(); throw PyAttributeError() }
+                stack.defer {
+                    await cleanupHop()
+                    throw PyIndexError()
+                }
+                stack.defer {
+                    await cleanupHop()
+                    throw PyKeyError()
+                }
+                stack.defer {
+                    await cleanupHop()
+                    throw PyAttributeError()
+                }
                 stack.push { error in
                     await cleanupHop()
                     savedDetails = error
                     return true
                 }
-                stack.defer { await cleanupHop(); throw PyValueError() }
+                stack.defer {
+                    await cleanupHop()
+                    throw PyValueError()
+                }
                 throw PyZeroDivisionError()
             }
         }
@@ -128,10 +145,16 @@ struct CPythonAsyncExitStackTests {
         let result = CleanupLog<Int>()
         var moved: AsyncCleanupStack?
         try await withAsyncCleanupStack { stack in
-            stack.defer { await cleanupHop(); result.append(1) }
+            stack.defer {
+                await cleanupHop()
+                result.append(1)
+            }
             try await stack.close()
             result.append(2)
-            stack.defer { await cleanupHop(); result.append(5) }
+            stack.defer {
+                await cleanupHop()
+                result.append(5)
+            }
             moved = stack.move()
             result.append(3)
         }
@@ -144,13 +167,19 @@ struct CPythonAsyncExitStackTests {
     func exitRaiseAndSuppress() async throws {
         let raised = await caughtCleanupErrorAsync {
             try await withAsyncCleanupStack { stack in
-                stack.push { _ in await cleanupHop(); return false }
+                stack.push { _ in
+                    await cleanupHop()
+                    return false
+                }
                 throw PyZeroDivisionError()
             }
         }
         #expect(raised is PyZeroDivisionError)
         try await withAsyncCleanupStack { stack in
-            stack.push { _ in await cleanupHop(); return true }
+            stack.push { _ in
+                await cleanupHop()
+                return true
+            }
             throw PyZeroDivisionError()
         }
     }
@@ -161,7 +190,10 @@ struct CPythonAsyncExitStackTests {
         try await withAsyncCleanupStack { stack in
             for index in 0..<10_000 {
                 if index.isMultiple(of: 2) {
-                    stack.defer { await cleanupHop(); ran += 1 }
+                    stack.defer {
+                        await cleanupHop()
+                        ran += 1
+                    }
                 } else {
                     stack.defer { ran += 1 }
                 }

@@ -6,6 +6,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("CPython test_contextlib: TestBaseExitStack")
@@ -38,25 +39,36 @@ struct CPythonExitStackTests {
     func push() throws {
         let seen = CleanupLog<String>()
         func expectOK(_ name: String) -> ((any Error)?) -> Bool {
-            { error in seen.append("\(name):\(error == nil ? "ok" : "error")"); return false }
+            { error in
+                seen.append("\(name):\(error == nil ? "ok" : "error")")
+                return false
+            }
         }
         func expectError(_ name: String) -> ((any Error)?) -> Bool {
-            { error in seen.append("\(name):\(error is PyZeroDivisionError ? "PyZeroDivisionError" : "?")"); return false }
+            { error in
+                seen.append("\(name):\(error is PyZeroDivisionError ? "PyZeroDivisionError" : "?")")
+                return false
+            }
         }
         // Python's body is `1/0`; suppressed, so the `with` ends normally.
         try withCleanupStack { stack in
             stack.push(expectOK("expect_ok"))
             stack.push(expectOK("ExitCM(expect_ok)"))
-            stack.push { _ in seen.append("suppress"); return true }
+            stack.push { _ in
+                seen.append("suppress")
+                return true
+            }
             stack.push(expectError("ExitCM(expect_exc)"))
             stack.push(expectError("expect_exc 1"))
             stack.push(expectError("expect_exc 2"))
             throw PyZeroDivisionError()
         }
-        #expect(seen.items == [
-            "expect_exc 2:PyZeroDivisionError", "expect_exc 1:PyZeroDivisionError", "ExitCM(expect_exc):PyZeroDivisionError",
-            "suppress", "ExitCM(expect_ok):ok", "expect_ok:ok",
-        ])
+        #expect(
+            seen.items == [
+                "expect_exc 2:PyZeroDivisionError", "expect_exc 1:PyZeroDivisionError",
+                "ExitCM(expect_exc):PyZeroDivisionError",
+                "suppress", "ExitCM(expect_ok):ok", "expect_ok:ok",
+            ])
     }
 
     @Test("test_enter_context: the release of an entered resource runs before older callbacks")
@@ -83,10 +95,18 @@ struct CPythonExitStackTests {
         let released = CleanupLog<Int>()
         try withCleanupStack { stack in
             #expect(throws: CleanupBoom(id: 1)) {
-                try stack.enter { () throws -> Int in throw CleanupBoom(id: 1) } release: { released.append($0) }
+                try stack.enter { () throws -> Int in
+                    throw CleanupBoom(id: 1)
+                } release: {
+                    released.append($0)
+                }
             }
             #expect(stack.count == 0)
-            stack.enter { 7 } release: { released.append($0) }
+            stack.enter {
+                7
+            } release: {
+                released.append($0)
+            }
             #expect(stack.count == 1)
         }
         #expect(released.items == [7])

@@ -11,6 +11,7 @@
 import FinalizeTestSupport
 import Synchronization
 import Testing
+
 @testable import Finalize
 
 @Suite("CPython test_weakref: ReferencesTestCase callbacks")
@@ -29,7 +30,7 @@ struct CPythonWeakrefCallbackTests {
                 #expect(registry.sweep() == 0)
                 #expect(cbcalled.value == 0)
             }
-            o = nil   // del o
+            o = nil  // del o
         }
         kind.collect(registry)
         // "expected reference to be invalidated", and the callback ran twice.
@@ -48,7 +49,8 @@ struct CPythonWeakrefCallbackTests {
         let log = EventLog()
         let fromDel = Locked<[DeinitRegistration]>([])
         do {
-            var w: AnyObject? = kind == .host
+            var w: AnyObject? =
+                kind == .host
                 ? HostRegisteringInDeinit(registry, log, fromDel)
                 : PlainRegisteringInDeinit(registry, log, fromDel)
             withExtendedLifetime(w) { #expect(fromDel.value.isEmpty) }
@@ -84,7 +86,7 @@ struct CPythonWeakrefCallbackTests {
             withExtendedLifetime(c) {
                 #expect(registry.sweep() == 0)
                 #expect(alist.events.isEmpty)
-                #expect(tracker.instances == 1)   // external_wr() is callback
+                #expect(tracker.instances == 1)  // external_wr() is callback
             }
             c = nil
         }
@@ -93,7 +95,7 @@ struct CPythonWeakrefCallbackTests {
         kind.collect(registry)
         kind.collect(registry)
         #expect(alist.events == ["cb called", "safe_callback called"])
-        #expect(tracker.instances == 0)   // external_wr() is None
+        #expect(tracker.instances == 0)  // external_wr() is None
         #expect(registry.sweep() == 0)
         #expect(alist.events == ["cb called", "safe_callback called"])
     }
@@ -133,7 +135,8 @@ struct CPythonWeakrefCallbackTests {
         do {
             var root: AnyObject?
             for n in 0..<count {
-                let node: AnyObject = kind == .host
+                let node: AnyObject =
+                    kind == .host
                     ? PeerChainHost(next: root)
                     : PeerChainPlain(next: root)
                 register(registry, on: node) { ran.withLock { $0.append(n) } }
@@ -143,7 +146,7 @@ struct CPythonWeakrefCallbackTests {
                 #expect(registry.sweep() == 0)
                 #expect(ran.value.isEmpty)
             }
-            root = nil   // del root
+            root = nil  // del root
         }
         if kind == .watched {
             #expect(registry.sweep() == count)

@@ -10,6 +10,11 @@
 // `test_atexit` needs a real process exit: it is an exit test, whose body
 // (`run_in_child`) runs in a child process.
 
+import FinalizeTestSupport
+import Testing
+
+@testable import Finalize
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -17,9 +22,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import FinalizeTestSupport
-import Testing
-@testable import Finalize
 
 @Suite("CPython test_weakref: FinalizeTestCase")
 struct CPythonWeakrefFinalizeTests {
@@ -117,10 +119,10 @@ struct CPythonWeakrefFinalizeTests {
         do {
             var a: (AnyObject & Sendable)? = kind.make()
 
-            register(registry, on: a!) { res.append("f1") }   // handle dropped at once
+            register(registry, on: a!) { res.append("f1") }  // handle dropped at once
             f2 = register(registry, on: a!) { res.append("f2") }
             f3 = register(registry, on: a!) { res.append("f3") }
-            register(registry, on: a!) { res.append("f4") }   // handle dropped at once
+            register(registry, on: a!) { res.append("f4") }  // handle dropped at once
             f5 = register(registry, on: a!) { res.append("f5") }
 
             #expect(f2.isAlive)
@@ -130,28 +132,28 @@ struct CPythonWeakrefFinalizeTests {
             #expect(f5.detach() != nil)
             #expect(!f5.isAlive)
 
-            #expect(try !f5.runNow())   // nothing: previously detached
+            #expect(try !f5.runNow())  // nothing: previously detached
             res.append("A")
-            #expect(try f3.runNow())    // => f3
+            #expect(try f3.runNow())  // => f3
             #expect(!f3.isAlive)
             res.append("B")
-            #expect(try !f3.runNow())   // nothing: previously called
+            #expect(try !f3.runNow())  // nothing: previously called
             res.append("C")
             withExtendedLifetime(a) {
                 #expect(registry.sweep() == 0)
                 #expect(res.events == ["A", "f3", "B", "C"])
             }
-            a = nil   // del a
+            a = nil  // del a
         }
         if kind == .watched {
             // Dead, not yet collected: nothing has run.
             #expect(res.events == ["A", "f3", "B", "C"])
             #expect(f2.isAlive)
-            #expect(registry.sweep() == 3)   // => f4, f2, f1
+            #expect(registry.sweep() == 3)  // => f4, f2, f1
         }
         #expect(!f2.isAlive)
         res.append("D")
-        #expect(try !f2.runNow())   // nothing: previously run by the owner's death
+        #expect(try !f2.runNow())  // nothing: previously run by the owner's death
 
         #expect(res.events == ["A", "f3", "B", "C", "f4", "f2", "f1", "D"])
         #expect(f2.state == .ran(kind.deathTrigger))
@@ -176,18 +178,18 @@ struct CPythonWeakrefFinalizeTests {
                 let captured = tracker.instance(123)
                 var f: Finalizer<Void>? = register(registry, on: a!) { res.withLock { $0.append(captured.payload) } }
                 wrF = f
-                f = nil   // del callback, f
+                f = nil  // del callback, f
             }
             withExtendedLifetime(a) {
-                #expect(tracker.instances == 1)   // wr_callback() is not None
-                #expect(wrF != nil)               // wr_f() is not None
+                #expect(tracker.instances == 1)  // wr_callback() is not None
+                #expect(wrF != nil)  // wr_f() is not None
             }
-            a = nil   // del a
+            a = nil  // del a
         }
         kind.collect(registry)
 
-        #expect(tracker.instances == 0)   // wr_callback() is None
-        #expect(wrF == nil)               // wr_f() is None
+        #expect(tracker.instances == 0)  // wr_callback() is None
+        #expect(wrF == nil)  // wr_f() is None
         #expect(res.value == [123])
     }
 

@@ -8,6 +8,7 @@
 import Dispatch
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("Go runtime mcleanup_test")
@@ -252,7 +253,7 @@ struct GoCleanupTests {
         let errorBack = error.detach()
         #expect(errorBack != nil)
         #expect(errorBack.map { $0 == nil } == true)
-        withExtendedLifetime(ptr) {}   // runtime.KeepAlive(ptr)
+        withExtendedLifetime(ptr) {}  // runtime.KeepAlive(ptr)
         #expect(any.state == .detached)
         #expect(error.state == .detached)
         #expect(runs.value == 0)
@@ -268,7 +269,7 @@ struct GoCleanupTests {
         let ptr = Plain()
         var arg: (any Sendable)? = tracker.instance(7)
         let cleanup = registry.finalize(ptr, holding: arg!) { _ in }
-        arg = nil   // only the cleanup should retain the boxed value
+        arg = nil  // only the cleanup should retain the boxed value
         registry.sweep()
         #expect(tracker.instances == 1, "cleanup argument was collected while the target was still live")
         var back: (any Sendable)? = cleanup.detach()

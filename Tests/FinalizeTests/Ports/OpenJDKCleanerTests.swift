@@ -10,6 +10,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("OpenJDK CleanerTest")
@@ -72,11 +73,12 @@ struct OpenJDKCleanerTests {
             weakHandle = f
 
             // The first action decides the outcome.
-            let expected: FinalizerState = switch testCase.actions[0] {
-            case .release: .ran(kind.deathTrigger)
-            case .runNow: .ran(.runNow)
-            case .detach: .detached
-            }
+            let expected: FinalizerState =
+                switch testCase.actions[0] {
+                case .release: .ran(kind.deathTrigger)
+                case .runNow: .ran(.runNow)
+                case .detach: .detached
+                }
             var decided = false
             for action in testCase.actions {
                 let first = !decided
@@ -212,7 +214,7 @@ struct OpenJDKCleanerTests {
                 #expect(cleanable!.detach() == 1)
             }
             #expect(runs.value == (testCase.action == .doClear ? 0 : 1))
-            cleanable = nil   // test.clearCleanable()
+            cleanable = nil  // test.clearCleanable()
         }
         owner.clear()
         // checkCleaned: collections until the cleanable's own cleanup ran.
@@ -250,7 +252,7 @@ struct OpenJDKCleanerTests {
                 #expect(f.state == .ran(.runNow))
             }
             #expect(runs.value == 3)
-            common.finalize(cleaner!) { cleaned.increment() }   // setupPhantom(COMMON, cleaner)
+            common.finalize(cleaner!) { cleaned.increment() }  // setupPhantom(COMMON, cleaner)
             withExtendedLifetime(cleaner) { #expect(common.sweep() == 0) }
             cleaner = nil
             withExtendedLifetime(keptHost) {}

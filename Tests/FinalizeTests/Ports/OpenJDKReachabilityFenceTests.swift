@@ -6,6 +6,7 @@
 import FinalizeTestSupport
 import Synchronization
 import Testing
+
 @testable import Finalize
 
 @Suite("OpenJDK ReachabilityFenceTest")

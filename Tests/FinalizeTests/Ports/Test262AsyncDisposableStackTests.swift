@@ -6,6 +6,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 @Suite("test262 AsyncDisposableStack")
@@ -15,7 +16,9 @@ struct Test262AsyncDisposableStackTests {
         let stack = AsyncCleanupStack()
         let resource = PeerDisposable("resource")
         let disposed = CleanupLog<PeerDisposable>()
-        await stack.enter { resource } release: { value in
+        await stack.enter {
+            resource
+        } release: { value in
             await cleanupHop()
             disposed.append(value)
         }
@@ -31,8 +34,18 @@ struct Test262AsyncDisposableStackTests {
         let stack = AsyncCleanupStack()
         let disposed = CleanupLog<String>()
         let resource1 = PeerDisposable("1"), resource2 = PeerDisposable("2")
-        await stack.enter { resource1 } release: { await cleanupHop(); disposed.append($0.name) }
-        await stack.enter { resource2 } release: { await cleanupHop(); disposed.append($0.name) }
+        await stack.enter {
+            resource1
+        } release: {
+            await cleanupHop()
+            disposed.append($0.name)
+        }
+        await stack.enter {
+            resource2
+        } release: {
+            await cleanupHop()
+            disposed.append($0.name)
+        }
         try await stack.close()
         #expect(disposed.items == ["2", "1"])
     }
@@ -54,8 +67,14 @@ struct Test262AsyncDisposableStackTests {
     @Test func async_defer_puts_onDisposeAsync_on_top_of_stack() async throws {
         let stack = AsyncCleanupStack()
         let disposed = CleanupLog<Int>()
-        stack.defer { () async in await cleanupHop(); disposed.append(1) }
-        stack.defer { () async in await cleanupHop(); disposed.append(2) }
+        stack.defer { () async in
+            await cleanupHop()
+            disposed.append(1)
+        }
+        stack.defer { () async in
+            await cleanupHop()
+            disposed.append(2)
+        }
         try await stack.close()
         #expect(disposed.items == [2, 1])
     }
@@ -64,7 +83,11 @@ struct Test262AsyncDisposableStackTests {
     @Test func async_use_adds_async_disposable_value() async throws {
         let stack = AsyncCleanupStack()
         let resource = PeerDisposable("resource")
-        await stack.enter { resource } release: { await $0.disposeAsync() }
+        await stack.enter {
+            resource
+        } release: {
+            await $0.disposeAsync()
+        }
         #expect(!resource.disposed)
         try await stack.close()
         #expect(resource.disposed)
@@ -74,7 +97,11 @@ struct Test262AsyncDisposableStackTests {
     @Test func async_use_adds_sync_disposable_value() async throws {
         let stack = AsyncCleanupStack()
         let resource = PeerDisposable("resource")
-        await stack.enter { resource } release: { $0.dispose() }
+        await stack.enter {
+            resource
+        } release: {
+            $0.dispose()
+        }
         #expect(!resource.disposed)
         try await stack.close()
         #expect(resource.disposed)
@@ -85,8 +112,16 @@ struct Test262AsyncDisposableStackTests {
         let stack = AsyncCleanupStack()
         let disposed = CleanupLog<String>()
         let resource1 = PeerDisposable("1", log: disposed), resource2 = PeerDisposable("2", log: disposed)
-        await stack.enter { resource1 } release: { await $0.disposeAsync() }
-        await stack.enter { resource2 } release: { $0.dispose() }
+        await stack.enter {
+            resource1
+        } release: {
+            await $0.disposeAsync()
+        }
+        await stack.enter {
+            resource2
+        } release: {
+            $0.dispose()
+        }
         try await stack.close()
         #expect(disposed.items == ["2", "1"])
     }
@@ -96,9 +131,13 @@ struct Test262AsyncDisposableStackTests {
         let stack1 = AsyncCleanupStack()
         let disposed = CleanupLog<String>()
         let resource = PeerDisposable("resource", log: disposed)
-        await stack1.enter { resource } release: { await $0.disposeAsync() }
+        await stack1.enter {
+            resource
+        } release: {
+            await $0.disposeAsync()
+        }
         let stack2 = stack1.move()
-        let notSame = stack2 !== stack1   // async-disposable-stack-move-not-same-objects.js
+        let notSame = stack2 !== stack1  // async-disposable-stack-move-not-same-objects.js
         #expect(notSame)
         try await stack1.close()
         #expect(disposed.items.isEmpty)
@@ -111,8 +150,18 @@ struct Test262AsyncDisposableStackTests {
         // disposes-resources-in-reverse-order
         let disposed = CleanupLog<Int>()
         let stack = AsyncCleanupStack()
-        await stack.enter { 1 } release: { await cleanupHop(); disposed.append($0) }
-        await stack.enter { 2 } release: { await cleanupHop(); disposed.append($0) }
+        await stack.enter {
+            1
+        } release: {
+            await cleanupHop()
+            disposed.append($0)
+        }
+        await stack.enter {
+            2
+        } release: {
+            await cleanupHop()
+            disposed.append($0)
+        }
         try await stack.close()
         #expect(disposed.items == [2, 1])
         // does-not-reinvoke-disposers-if-already-disposed / does-not-reject-if-already-disposed

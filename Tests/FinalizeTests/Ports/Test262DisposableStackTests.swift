@@ -4,9 +4,9 @@
 // rejects further use, a CleanupStack stays usable, and where JavaScript nests
 // errors in SuppressedError, CleanupErrors keeps a flat list.
 
+import Finalize
 import FinalizeTestSupport
 import Testing
-import Finalize
 
 private final class DisposableResource {
     let name: String
@@ -20,8 +20,16 @@ struct Test262DisposableStackTests {
         let disposed = CleanupLog<DisposableResource>()
         let resource1 = DisposableResource("1"), resource2 = DisposableResource("2")
         let stack = CleanupStack()
-        stack.enter { resource1 } release: { disposed.append($0) }
-        stack.enter { resource2 } release: { disposed.append($0) }
+        stack.enter {
+            resource1
+        } release: {
+            disposed.append($0)
+        }
+        stack.enter {
+            resource2
+        } release: {
+            disposed.append($0)
+        }
         try stack.close()
         #expect(disposed.items.count == 2)
         #expect(disposed.items.first === resource2)
@@ -157,7 +165,9 @@ struct Test262DisposableStackTests {
         let resource = PeerDisposable("resource")
         var wasDisposed = false
         var disposedValue: PeerDisposable?
-        stack.enter { resource } release: { value in
+        stack.enter {
+            resource
+        } release: { value in
             wasDisposed = true
             disposedValue = value
         }
@@ -173,19 +183,52 @@ struct Test262DisposableStackTests {
         let stack = CleanupStack()
         let released = CleanupLog<String>()
         let object = PeerDisposable("object")
-        stack.enter { Int?.none } release: { released.append("null \($0 == nil)") }
-        stack.enter { () } release: { _ in released.append("undefined") }
-        stack.enter { object } release: { released.append("object \($0.name)") }
-        stack.enter { { 1 } } release: { released.append("function \($0())") }
-        stack.enter { true } release: { released.append("\($0)") }
-        stack.enter { false } release: { released.append("\($0)") }
-        stack.enter { 1 } release: { released.append("number \($0)") }
-        stack.enter { "object" } release: { released.append("string \($0)") }
+        stack.enter {
+            Int?.none
+        } release: {
+            released.append("null \($0 == nil)")
+        }
+        stack.enter {
+            ()
+        } release: { _ in
+            released.append("undefined")
+        }
+        stack.enter {
+            object
+        } release: {
+            released.append("object \($0.name)")
+        }
+        stack.enter {
+            { 1 }
+        } release: {
+            released.append("function \($0())")
+        }
+        stack.enter {
+            true
+        } release: {
+            released.append("\($0)")
+        }
+        stack.enter {
+            false
+        } release: {
+            released.append("\($0)")
+        }
+        stack.enter {
+            1
+        } release: {
+            released.append("number \($0)")
+        }
+        stack.enter {
+            "object"
+        } release: {
+            released.append("string \($0)")
+        }
         #expect(stack.count == 8)
         try stack.close()
-        #expect(released.items == [
-            "string object", "number 1", "false", "true", "function 1", "object object", "undefined", "null true",
-        ])
+        #expect(
+            released.items == [
+                "string object", "number 1", "false", "true", "function 1", "object object", "undefined", "null true",
+            ])
     }
 
     // test262 built-ins/DisposableStack/prototype/adopt/puts-value-onDispose-on-top-of-stack.js
@@ -193,8 +236,16 @@ struct Test262DisposableStackTests {
         let stack = CleanupStack()
         let disposed = CleanupLog<String>()
         let resource1 = PeerDisposable("1"), resource2 = PeerDisposable("2")
-        stack.enter { resource1 } release: { disposed.append($0.name) }
-        stack.enter { resource2 } release: { disposed.append($0.name) }
+        stack.enter {
+            resource1
+        } release: {
+            disposed.append($0.name)
+        }
+        stack.enter {
+            resource2
+        } release: {
+            disposed.append($0.name)
+        }
         try stack.close()
         #expect(disposed.items == ["2", "1"])
     }
@@ -203,10 +254,16 @@ struct Test262DisposableStackTests {
     @Test func adopt_returns_value() throws {
         let stack = CleanupStack()
         let resource = PeerDisposable("resource")
-        let returned = stack.enter { resource } release: { _ in }
+        let returned = stack.enter {
+            resource
+        } release: { _ in
+        }
         let same = returned === resource
         #expect(same)
-        let none = stack.enter { Int?.none } release: { _ in }
+        let none = stack.enter {
+            Int?.none
+        } release: { _ in
+        }
         #expect(none == nil)
         try stack.close()
     }
@@ -237,7 +294,11 @@ struct Test262DisposableStackTests {
         let stack1 = CleanupStack()
         let disposed = CleanupLog<String>()
         let resource = PeerDisposable("resource")
-        stack1.enter { resource } release: { disposed.append($0.name) }
+        stack1.enter {
+            resource
+        } release: {
+            disposed.append($0.name)
+        }
         let stack2 = stack1.move()
         #expect(disposed.items.isEmpty)
         try stack1.close()
@@ -250,7 +311,11 @@ struct Test262DisposableStackTests {
     @Test func use_adds_value() throws {
         let stack = CleanupStack()
         let resource = PeerDisposable("resource")
-        stack.enter { resource } release: { $0.dispose() }
+        stack.enter {
+            resource
+        } release: {
+            $0.dispose()
+        }
         #expect(!resource.disposed)
         try stack.close()
         #expect(resource.disposed)
@@ -260,7 +325,11 @@ struct Test262DisposableStackTests {
     @Test func use_allows_null_value() throws {
         let stack = CleanupStack()
         let resource: PeerDisposable? = nil
-        let returned = stack.enter { resource } release: { $0?.dispose() }
+        let returned = stack.enter {
+            resource
+        } release: {
+            $0?.dispose()
+        }
         #expect(returned == nil)
         try stack.close()
     }
@@ -269,7 +338,11 @@ struct Test262DisposableStackTests {
     @Test func use_allows_undefined_value() throws {
         let stack = CleanupStack()
         var released = 0
-        stack.enter { () } release: { _ in released += 1 }
+        stack.enter {
+            ()
+        } release: { _ in
+            released += 1
+        }
         try stack.close()
         #expect(released == 1)
     }
@@ -281,10 +354,11 @@ struct Test262DisposableStackTests {
         let stack = CleanupStack()
         var acquireCount = 0
         let resource = PeerDisposable("resource")
-        stack.enter({ () -> PeerDisposable in
-            acquireCount += 1
-            return resource
-        }, release: { $0.dispose() })
+        stack.enter(
+            { () -> PeerDisposable in
+                acquireCount += 1
+                return resource
+            }, release: { $0.dispose() })
         #expect(acquireCount == 1)
         try stack.close()
         #expect(acquireCount == 1)
@@ -296,8 +370,16 @@ struct Test262DisposableStackTests {
         let stack = CleanupStack()
         let disposed = CleanupLog<String>()
         let resource1 = PeerDisposable("1", log: disposed), resource2 = PeerDisposable("2", log: disposed)
-        stack.enter { resource1 } release: { $0.dispose() }
-        stack.enter { resource2 } release: { $0.dispose() }
+        stack.enter {
+            resource1
+        } release: {
+            $0.dispose()
+        }
+        stack.enter {
+            resource2
+        } release: {
+            $0.dispose()
+        }
         try stack.close()
         #expect(disposed.items == ["2", "1"])
     }
@@ -306,7 +388,11 @@ struct Test262DisposableStackTests {
     @Test func use_returns_value() throws {
         let stack = CleanupStack()
         let resource = PeerDisposable("resource")
-        let returned = stack.enter { resource } release: { $0.dispose() }
+        let returned = stack.enter {
+            resource
+        } release: {
+            $0.dispose()
+        }
         let same = returned === resource
         #expect(same)
         try stack.close()

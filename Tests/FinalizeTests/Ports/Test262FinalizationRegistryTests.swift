@@ -11,6 +11,7 @@
 import FinalizeTestSupport
 import Synchronization
 import Testing
+
 @testable import Finalize
 
 @Suite("test262 FinalizationRegistry")
@@ -165,8 +166,8 @@ struct Test262FinalizationRegistryTests {
             var o1: Plain? = Plain()
             registry.finalize(o1!, holding: "holdings 1") { _ in
                 called.increment()
-                o2.clear()   // o2 dies while the outer collection runs
-                let swept = registry.sweep()   // re-enter
+                o2.clear()  // o2 dies while the outer collection runs
+                let swept = registry.sweep()  // re-enter
                 nestedSwept.withLock { $0.append(swept) }
                 endOfCall.increment()
             }
@@ -274,7 +275,7 @@ struct Test262FinalizationRegistryTests {
         #expect(warnings.value.first?.contains("Test262FinalizationRegistryTests.swift:\(line)") == true)
         #expect(warnings.value.first?.contains("holds its owner") == true)
         #expect(f.isAlive)
-        #expect(registry.shutdown() == 1)   // drop the self-reference
+        #expect(registry.shutdown() == 1)  // drop the self-reference
     }
 
     // test262 built-ins/FinalizationRegistry/prototype/register/return-undefined.js
@@ -296,7 +297,7 @@ struct Test262FinalizationRegistryTests {
             #expect(f1.isAlive && f2.isAlive && f3.isAlive)
             other = register(registry, on: kind.make()) { runs.withLock { $0.append("other") } }
             withExtendedLifetime(target) {
-                #expect(try! f2.runNow())   // independent of the other two
+                #expect(try! f2.runNow())  // independent of the other two
                 #expect(f1.isAlive && f3.isAlive)
             }
             target = nil

@@ -11,7 +11,6 @@ import Musl
 import Darwin
 #endif
 
-
 struct ChildResult {
     /// The exit status, or nil if the child was killed by a signal.
     var exitStatus: Int32?
@@ -70,7 +69,7 @@ func runFixture(
     posix_spawn_file_actions_adddup2(&actions, err.descriptor, 2)
 
     let arguments = ([path, mode] + extra).map { $0.withCString { strdup($0) } }
-    defer { arguments.forEach { free($0) } }
+    defer { for argument in arguments { free(argument) } }
     var argv: [UnsafeMutablePointer<CChar>?] = arguments + [nil]
 
     // The child starts with no signal blocked and default dispositions for

@@ -1,8 +1,8 @@
 // Helpers shared by the CleanupStack, AsyncCleanupStack and adopt tests.
 // Names carry "Cleanup" so they cannot collide with other suites' helpers.
 
-import FinalizeTestSupport
 import Finalize
+import FinalizeTestSupport
 
 /// An append-only log for cleanups of one test (not Sendable: one task).
 final class CleanupLog<Item> {

@@ -16,6 +16,7 @@
 
 import FinalizeTestSupport
 import Testing
+
 @testable import Finalize
 
 /// The two kinds of owner, for tests that hold for both.

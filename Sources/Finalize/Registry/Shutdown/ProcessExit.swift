@@ -57,14 +57,16 @@ enum ProcessExit {
             // ends: those that are no longer pending are still running.
             let sites = core.shards.flatMap { $0.runningHostSites() }
             for site in sites {
-                core.report(FinalizerFailure(
-                    error: AbandonedAtExit(timeout: core.exitTimeout, others: 0), trigger: .shutdown,
-                    fileID: site.fileID, line: site.line))
+                core.report(
+                    FinalizerFailure(
+                        error: AbandonedAtExit(timeout: core.exitTimeout, others: 0), trigger: .shutdown,
+                        fileID: site.fileID, line: site.line))
             }
             if left > sites.count {
-                core.report(FinalizerFailure(
-                    error: AbandonedAtExit(timeout: core.exitTimeout, others: left - sites.count),
-                    trigger: .shutdown, fileID: "<watched owners>", line: 0))
+                core.report(
+                    FinalizerFailure(
+                        error: AbandonedAtExit(timeout: core.exitTimeout, others: left - sites.count),
+                        trigger: .shutdown, fileID: "<watched owners>", line: 0))
             }
         }
     }
