@@ -182,7 +182,9 @@ enum _SignalShutdown {
     /// The asynchronous shutdown of every live registry, waiting at most the
     /// longest exit timeout among them.
     static func shutDownEverything() {
-        let cores = _ProcessExit.liveCores()
+        var registries: [FinalizerRegistry] = []
+        let cores = _ProcessExit.liveCores(keeping: &registries)
+        defer { withExtendedLifetime(registries) {} }
         guard !cores.isEmpty else { return }
         let start = _monotonicNow()
         let done = _Completion()

@@ -141,8 +141,8 @@ public final class FinalizerRegistry: Sendable {
         _shards = shards
         // Listed for process exit and for the fork handlers (both installed
         // with the first registry).
-        _ProcessExit.add(core)
         _ForkSafety.track(core)
+        _ProcessExit.add(self)
     }
 
     /// The sweep interval actually used: at least a microsecond, so a zero
@@ -153,7 +153,7 @@ public final class FinalizerRegistry: Sendable {
     }
 
     deinit {
-        _ProcessExit.remove(_core)
+        _ProcessExit.remove(self)
         _core.sweeperThread.stopAndWait(signal: _core.signal)
         _core.end()
         _ForkSafety.registryEnded(_core, shards: _shards)
