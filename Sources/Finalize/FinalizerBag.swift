@@ -139,7 +139,7 @@ public struct FinalizerBag: ~Copyable, Sendable {
     }
 
     /// Sets the lock bit; returns the word without it (restore it to unlock).
-    private func _lock() -> UInt {
+    func _lock() -> UInt {
         var spins = 0
         var current = _word.load(ordering: .relaxed)
         while true {
