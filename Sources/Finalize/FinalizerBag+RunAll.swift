@@ -41,7 +41,8 @@ extension FinalizerBag {
     ///     let finalizers = FinalizerBag()
     ///
     ///     init(fd: CInt) {
-    ///         finalize(self, holding: fd, closeDescriptor)   // the safety net
+    ///         // The safety net; closeDescriptor(_:) calls close(2) and throws its error.
+    ///         finalize(self, holding: fd, closeDescriptor)
     ///     }
     ///
     ///     func close() throws {
@@ -54,18 +55,11 @@ extension FinalizerBag {
     ///   ``CleanupErrors`` with every error, when several cleanups threw.
     public func runAll() throws {
         var errors: [any Error] = []
-        for finalizer in _pendingSnapshot() {
-            guard let (payload, word) = finalizer._claim(.runNow, requiringExitFlag: false) else { continue }
-            if payload.isAsync {
-                finalizer._startTracked(payload, word, trigger: .runNow, reporting: true)
-                continue
-            }
-            do {
-                try payload.run()
-            } catch {
-                errors.append(error)
-            }
-            finalizer._settle(word)
+        let (single, several) = _pendingSnapshot()
+        if let single {
+            Self._run(single, collectingErrorsIn: &errors)
+        } else {
+            for finalizer in several { Self._run(finalizer, collectingErrorsIn: &errors) }
         }
         try Self._rethrow(errors)
     }
@@ -93,7 +87,7 @@ extension FinalizerBag {
     /// final class Pool: FinalizerHost {
     ///     let finalizers = FinalizerBag()
     ///
-    ///     init(connections: Connections) {
+    ///     init(connections: Connections) {   // a Sendable class with `closeAll() async throws`
     ///         finalize(self, holding: connections) { try await $0.closeAll() }
     ///     }
     ///
@@ -107,7 +101,8 @@ extension FinalizerBag {
     ///   ``CleanupErrors`` with every error, when several cleanups threw.
     public func runAll() async throws {
         var errors: [any Error] = []
-        for finalizer in _pendingSnapshot() {
+        let (single, several) = _pendingSnapshot()
+        for finalizer in single.map({ [$0] }) ?? several {
             guard let (payload, word) = finalizer._claim(.runNow, requiringExitFlag: false) else { continue }
             if payload.isAsync {
                 do {
@@ -127,21 +122,40 @@ extension FinalizerBag {
         try Self._rethrow(errors)
     }
 
-    /// The bag's finalizers, retained, newest registration first (the
-    /// order of the owner's death), as they are when the bag's lock bit is
-    /// taken. Some may no longer be pending; claiming them sorts that out.
-    func _pendingSnapshot() -> [_AnyFinalizer] {
+    /// Claims `finalizer` for `runNow` and runs it: a synchronous cleanup
+    /// here, its error appended to `errors`; an asynchronous one started as
+    /// a tracked task that reports its own error.
+    @inline(__always)
+    static func _run(_ finalizer: _AnyFinalizer, collectingErrorsIn errors: inout [any Error]) {
+        guard let (payload, word) = finalizer._claim(.runNow, requiringExitFlag: false) else { return }
+        if payload.isAsync {
+            finalizer._startTracked(payload, word, trigger: .runNow, reporting: true)
+            return
+        }
+        do {
+            try payload.run()
+        } catch {
+            errors.append(error)
+        }
+        finalizer._settle(word)
+    }
+
+    /// The bag's finalizers, retained, as they are when the bag's lock bit
+    /// is taken: the only one (no array allocated), or several, newest
+    /// registration first (the order of the owner's death). Some may no
+    /// longer be pending; claiming them sorts that out.
+    func _pendingSnapshot() -> (single: _AnyFinalizer?, several: [_AnyFinalizer]) {
         // The lock bit is held inside the fork gate (see `_addSlow`).
         let stripe = _ForkGate.currentStripe
         _ForkGate.enter(stripe)
         defer { _ForkGate.leave(stripe) }
         let word = _lock()
         defer { _word.store(word, ordering: .releasing) }
-        guard word != 0 else { return [] }
+        guard word != 0 else { return (nil, []) }
         if word & Self.overflowBit == 0 {
-            return [Self._finalizer(word).takeUnretainedValue()]
+            return (Self._finalizer(word).takeUnretainedValue(), [])
         }
-        return Self._overflow(word)._withUnsafeGuaranteedRef { $0.newestFirst() }
+        return (nil, Self._overflow(word)._withUnsafeGuaranteedRef { $0.newestFirst() })
     }
 
     /// Nothing, the one error as is, or several as one `CleanupErrors`.

@@ -125,6 +125,10 @@ let workloads: [Workload] = [
         Workloads.floorMinimalHost($0)
     },
     Workload(name: "host_register_release", unit: "ns/op", target: "<= 2.5x floor", reference: "floor") { Workloads.hostRegisterRelease($0) },
+    Workload(
+        name: "host_register_run_all_release", unit: "ns/op",
+        target: "reference: close() plus safety net", reference: "host_register_release"
+    ) { Workloads.hostRegisterRunAllRelease($0) },
     Workload(name: "floor_capturing", unit: "ns/op", target: "reference: the floor, cleanup captures a value", reference: "floor") {
         Workloads.floorCapturing($0)
     },
