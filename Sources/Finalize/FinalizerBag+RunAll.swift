@@ -83,6 +83,10 @@ extension FinalizerBag {
     /// order they happened (newest registration first). None goes to the
     /// registry's `onFailure`.
     ///
+    /// In an `async` context Swift picks this overload over the synchronous
+    /// ``runAll()``, and asks for `await`: async code cannot leave an
+    /// asynchronous cleanup running by accident.
+    ///
     /// ```swift
     /// final class Pool: FinalizerHost {
     ///     let finalizers = FinalizerBag()
