@@ -36,6 +36,10 @@ let package = Package(
             name: "FinalizeTests",
             dependencies: ["Finalize", "FinalizeTestSupport", "finalize-fixture"]
         ),
+        // Every Swift sample of README.md and of the DocC catalog, verbatim, so
+        // that `swift build --build-tests` compiles them
+        // (Scripts/check-doc-samples.py checks that each one is here).
+        .testTarget(name: "DocExampleTests", dependencies: ["Finalize"]),
     ],
     swiftLanguageModes: [.v6]
 )

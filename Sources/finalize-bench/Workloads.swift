@@ -125,6 +125,21 @@ enum Workloads {
         return time
     }
 
+    /// The explicit `close()` plus safety net: register, run the owner's
+    /// finalizers with `finalizers.runAll()` (what `close()` does), then
+    /// release the owner, whose bag finds nothing left to run.
+    static func hostRegisterRunAllRelease(_ n: Int) -> Double {
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let time = measure(operations: n, cleanups: n, in: "host_register_run_all_release") {
+            for _ in 0..<n {
+                let owner = makeHostOwner()
+                registry.finalize(owner) { bump() }
+                try! owner.finalizers.runAll()
+            }
+        }
+        return time
+    }
+
     /// The same with a cleanup that captures a value, as real cleanups
     /// usually do (a descriptor, an identifier): the closure's context is
     /// allocated per registration, in the floor's terms one more object.

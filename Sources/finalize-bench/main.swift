@@ -141,6 +141,10 @@ let workloads: [Workload] =
             Workloads.hostRegisterRelease($0)
         },
         Workload(
+            name: "host_register_run_all_release", unit: "ns/op",
+            target: "reference: close() plus safety net", reference: "host_register_release"
+        ) { Workloads.hostRegisterRunAllRelease($0) },
+        Workload(
             name: "floor_capturing", unit: "ns/op", target: "reference: the floor, cleanup captures a value",
             reference: "floor"
         ) {

@@ -1,3 +1,7 @@
+// swift-format-ignore-file
+// (The article WhenSwiftReleases.md quotes this file's code verbatim, with
+// its aligned comments; Scripts/check-doc-samples.py checks the quotes.)
+
 // finalize-demo lifetimes: when does Swift release an object?
 //
 //     swift run finalize-demo lifetimes                 (debug, -Onone)
@@ -12,10 +16,6 @@
 // The command exits with status 1 if a timeline differs from the article's
 // quote for the build that runs it.
 
-import Dispatch
-import Finalize
-import Synchronization
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -23,6 +23,9 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
+import Finalize
+import Synchronization
 
 // MARK: - The timeline
 
@@ -135,7 +138,7 @@ func sink(_ resource: consuming Resource) {
 func passedToAConsumingParameter() {
     let kept = Resource("j")
     let moved = Resource("k")
-    sink(kept)  // sink gets a copy: `kept` still holds j
+    sink(kept)           // sink gets a copy: `kept` still holds j
     sink(consume moved)  // sink gets the only reference to k
     work()
 }

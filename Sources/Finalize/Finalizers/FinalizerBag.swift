@@ -130,7 +130,7 @@ public struct FinalizerBag: ~Copyable, Sendable {
     /// Sets the lock bit and returns the word as it was, without it
     /// (restore it to unlock); or, given an `address` and an empty bag,
     /// installs the address instead and returns 0.
-    private func lock(orInstall address: UInt? = nil) -> UInt {
+    func lock(orInstall address: UInt? = nil) -> UInt {
         var spins = 0
         var current = contents.load(ordering: .relaxed)
         while true {

@@ -129,8 +129,8 @@ public final class FinalizerRegistry: Sendable {
             sweeperInterval: sweeperInterval, pacing: pacing ?? sweeperInterval ?? .milliseconds(100))
         // Listed for process exit and for the fork handlers (both installed
         // with the first registry).
-        ProcessExit.add(_core)
         ForkSafety.track(_core)
+        ProcessExit.add(self)
     }
 
     /// The sweep interval actually used: at least a microsecond, so a zero
@@ -141,7 +141,7 @@ public final class FinalizerRegistry: Sendable {
     }
 
     deinit {
-        ProcessExit.remove(_core)
+        ProcessExit.remove(self)
         _core.sweeper.stopAndWait()
         _core.end()
         ForkSafety.registryEnded(_core)

@@ -145,7 +145,9 @@ enum SignalShutdown {
     /// The asynchronous shutdown of every live registry, waiting at most the
     /// longest exit timeout among them.
     static func shutDownEverything() {
-        let cores = ProcessExit.liveCores()
+        var registries: [FinalizerRegistry] = []
+        let cores = ProcessExit.liveCores(keeping: &registries)
+        defer { withExtendedLifetime(registries) {} }
         guard !cores.isEmpty else { return }
         let start = monotonicNow()
         let done = OneTimeEvent()

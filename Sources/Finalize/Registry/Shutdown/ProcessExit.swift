@@ -4,32 +4,45 @@ import Synchronization
 /// signal shutdown) runs the pending `runsAtExit` finalizers of all of them,
 /// newest first across registries, not only those of the shared one.
 ///
-/// Registries are listed by their core, unretained: a registry removes its
-/// core in its `deinit`, before it ends, under the same lock the exit path
-/// holds while it retains the cores it will run. The `atexit` hook is
+/// Registries are listed unretained: a registry removes itself first thing
+/// in its `deinit`, under the lock the exit path holds while it retains the
+/// registries it will run (with `swift_tryRetain`, which refuses one whose
+/// `deinit` has begun). The `atexit` hook is
 /// installed when the first registry is created.
 enum ProcessExit {
     private static let state = State()
     private static let hookInstalled = Atomic<Bool>(false)
 
-    static func add(_ core: _RegistryCore) {
+    static func add(_ registry: FinalizerRegistry) {
+        let core = registry._core
         if !hookInstalled.load(ordering: .acquiring),
             hookInstalled.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         {
             installExitHook { ProcessExit.runAtExit() }
         }
         let key = UInt(bitPattern: ObjectIdentifier(core))
-        state.lock.withLock { state.cores[key] = Unmanaged.passUnretained(core) }
+        state.lock.withLock { state.registries[key] = Unmanaged.passUnretained(registry) }
     }
 
-    static func remove(_ core: _RegistryCore) {
-        let key = UInt(bitPattern: ObjectIdentifier(core))
-        _ = state.lock.withLock { state.cores.removeValue(forKey: key) }
+    /// Called first thing in the registry's `deinit`.
+    static func remove(_ registry: FinalizerRegistry) {
+        let key = UInt(bitPattern: ObjectIdentifier(registry._core))
+        _ = state.lock.withLock { state.registries.removeValue(forKey: key) }
     }
 
-    /// The live registries' cores, retained.
-    static func liveCores() -> [_RegistryCore] {
-        state.lock.withLock { state.cores.values.map { $0.takeUnretainedValue() } }
+    /// The live registries' cores, with the registries themselves retained
+    /// in `keeping` (so their shards stay while the caller uses the cores).
+    /// A registry whose `deinit` has begun but not yet removed it is
+    /// skipped (its memory is valid while listed; `swift_tryRetain` fails).
+    static func liveCores(keeping registries: inout [FinalizerRegistry]) -> [_RegistryCore] {
+        registries = state.lock.withLock {
+            state.registries.values.compactMap { entry in
+                UnownedOwner(uncounted: entry.takeUnretainedValue()).tryLoad().map {
+                    unsafeDowncast($0, to: FinalizerRegistry.self)
+                }
+            }
+        }
+        return registries.map(\._core)
     }
 
     /// The `atexit` hook: stops every sweeper (without waiting: one may be
@@ -39,7 +52,9 @@ enum ProcessExit {
     /// most its `exitTimeout` (counted from here), and reports those it
     /// abandons to that registry's `onFailure`.
     static func runAtExit() {
-        let live = liveCores()
+        var registries: [FinalizerRegistry] = []
+        let live = liveCores(keeping: &registries)
+        defer { withExtendedLifetime(registries) {} }
         guard !live.isEmpty else { return }
         for core in live { core.sweeper.stopWithoutWaiting() }
         let started = monotonicNow()
@@ -79,10 +94,11 @@ extension ProcessExit {
 }
 
 extension ProcessExit {
-    /// The live registries' cores, by address, unretained; guarded by
-    /// `lock` (a spin lock, which the fork handlers can hold across a fork).
+    /// The live registries, by their core's address, unretained; guarded
+    /// by `lock` (a spin lock, which the fork handlers can hold across a
+    /// fork).
     final class State: @unchecked Sendable {
         let lock = SpinLock()
-        var cores: [UInt: Unmanaged<_RegistryCore>] = [:]
+        var registries: [UInt: Unmanaged<FinalizerRegistry>] = [:]
     }
 }
