@@ -168,7 +168,7 @@ public func finalize<Resource: Sendable>(
 // MARK: - Asynchronous cleanups
 
 /// Registers an asynchronous `cleanup` on the host `owner`, in the shared
-/// registry; see ``FinalizerRegistry/finalize(_:runsAtExit:fileID:line:_:)-(Owner,_,_,_,()async->Void)``.
+/// registry; see ``FinalizerRegistry/finalize(_:runsAtExit:fileID:line:_:)``.
 ///
 /// Lifetime and threading: started as a tracked task inside the owner's
 /// last release (see ``AsyncFinalizer``); at most once.

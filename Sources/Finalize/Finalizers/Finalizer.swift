@@ -21,9 +21,9 @@ import Synchronization
 /// is held while a cleanup runs, so cleanups may use the registry freely.
 ///
 /// ```swift
-/// let f = finalize(connection, holding: connection.fd) { close($0) }
+/// let f = finalize(socket, holding: socket.descriptor) { close($0) }   // the only close
 /// f.isAlive          // true
-/// try f.runNow()     // true: closes now; the connection's death later does nothing
+/// try f.runNow()     // true: closes now; the socket's death later does nothing
 /// f.state            // .ran(.runNow)
 /// ```
 ///

@@ -1,4 +1,4 @@
-/// An owner whose finalizers run deterministically, inside its last release.
+/// An owner whose finalizers run synchronously, inside its last release.
 ///
 /// Lifetime: the bag is a *deinit sentinel*. When the owner's last strong
 /// reference goes away, Swift destroys its stored properties, the bag's

@@ -157,9 +157,9 @@ public final class FinalizerRegistry: Sendable {
 
     // MARK: - Registration
 
-    /// Registers `cleanup` to run once when `owner` dies (deterministically,
-    /// inside its last release), or earlier by ``Finalizer/runNow()`` or
-    /// ``shutdown()``.
+    /// Registers `cleanup` to run once when `owner` dies (synchronously,
+    /// inside its last release, whenever ARC makes that happen), or earlier
+    /// by ``Finalizer/runNow()`` or ``shutdown()``.
     ///
     /// Threading: call it from any thread; the cleanup runs inside the
     /// owner's last release, on the releasing thread (or on the thread of

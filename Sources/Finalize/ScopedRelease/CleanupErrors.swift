@@ -1,5 +1,5 @@
-/// Several errors from one unwinding of a cleanup stack, in the order they
-/// happened.
+/// Several errors from one unwinding of a cleanup stack, or from one
+/// ``FinalizerBag/runAll()``, in the order they happened.
 ///
 /// Lifetime and threading: a plain value; it holds the errors themselves and
 /// nothing else, and may be sent anywhere.

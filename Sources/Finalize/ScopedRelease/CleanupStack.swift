@@ -247,7 +247,9 @@ public final class CleanupStack {
     ///             a = try stack.enter { try openOrThrow("a") } release: { close($0) }
     ///             b = try stack.enter { try openOrThrow("b") } release: { close($0) }
     ///         } catch {
-    ///             try? stack.close()      // a failure half-way closes what was opened
+    ///             // A failure half-way closes what was opened; a close
+    ///             // failure travels with the original error.
+    ///             do { try stack.close() } catch let closeError { throw CleanupErrors([error, closeError]) }
     ///             throw error
     ///         }
     ///         cleanups = stack.move()     // success: nothing closes now; the Pair owns the releases
