@@ -16,7 +16,7 @@
 // application would; only this child touches `FinalizerRegistry.shared`.
 //
 //   finalize-fixture signal|signal-unhandled|signal-twice|signal-timeout
-//   finalize-fixture fork-churn [children] [threads]
+//   finalize-fixture fork-churn [children] [threads] [deadline seconds, 2]
 //   finalize-fixture <exit race>   (the names in `runExitRace`)
 
 import FinalizeTestSupport
@@ -41,7 +41,7 @@ case "fork-churn":
     let numbers = CommandLine.arguments.dropFirst(2).map { Int($0) }
     runForkChurn(
         children: (numbers.first ?? nil) ?? 200, churnThreads: (numbers.dropFirst().first ?? nil) ?? 2,
-        deadlineSeconds: 2, concurrentChildren: 8)
+        deadlineSeconds: Double((numbers.dropFirst(2).first ?? nil) ?? 2), concurrentChildren: 8)
 case let mode? where runExitRace(mode):
     break
 case let mode? where runSignalScenario(mode):

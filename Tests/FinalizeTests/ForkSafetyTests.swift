@@ -52,7 +52,12 @@ struct ForkSafetyTests {
     }
 
     private func expectEveryChildExits(churnThreads: Int) throws {
-        let run = try runFixture("fork-churn", arguments: ["200", "\(churnThreads)"], timeoutSeconds: 600)
+        // A child has 2 s to exit; under ThreadSanitizer, whose runtime
+        // makes a forked child start and exit several times slower (and more
+        // so on a loaded machine), 20 s: a hang still fails, slowness not.
+        let deadline = runningUnderThreadSanitizer ? 20 : 2
+        let run = try runFixture(
+            "fork-churn", arguments: ["200", "\(churnThreads)", "\(deadline)"], timeoutSeconds: 600)
         #expect(run.exitStatus == 0, "stderr: \(run.stderr)")
         let summary = try #require(
             run.stdoutLines.last(where: { $0.hasPrefix("fork-churn ") }), "no summary; stderr: \(run.stderr)")
