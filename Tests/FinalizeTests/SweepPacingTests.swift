@@ -18,7 +18,7 @@ struct SweepPacingTests {
     }
 
     func counts(_ registry: FinalizerRegistry) -> (young: Int, old: Int) {
-        registry._core.shards.reduce((0, 0)) { sum, shard in
+        registry._core.shards.all.reduce((0, 0)) { sum, shard in
             let c = shard.generationCounts
             return (sum.0 + c.young, sum.1 + c.old)
         }

@@ -85,7 +85,7 @@ final class _RegistryCore: Sendable {
     // MARK: - Diagnostics
 
     var pendingCount: Int {
-        shards.reduce(0) { $0 + $1.hostCount + $1.liveWatched.load(ordering: .relaxed) }
+        shards.sum { $0.hostCount + $0.liveWatched.load(ordering: .relaxed) }
     }
 
     var hasWatchedEntries: Bool {
@@ -96,9 +96,7 @@ final class _RegistryCore: Sendable {
     /// oldest registration first.
     func pendingFinalizers(exitOnly: Bool) -> [ErasedFinalizer] {
         var result: [ErasedFinalizer] = []
-        for shard in shards {
-            result.append(contentsOf: shard.pendingFinalizers(exitOnly: exitOnly))
-        }
+        shards.forEachShard { result.append(contentsOf: $0.pendingFinalizers(exitOnly: exitOnly)) }
         if !exitOnly {
             // Diagnostics: dead owners a sweep is running right now are
             // still pending (shutdown runs those through `inFlight`).

@@ -6,7 +6,14 @@
 /// its core, so the core cannot own its shards without a cycle); the
 /// registry gives them back (`releaseShards()`) when it ends, after which
 /// the table is not read again.
-struct ShardTable: RandomAccessCollection, @unchecked Sendable {
+///
+/// Deliberately not a `Collection`: its loops are plain loops, so that
+/// walking the shards (which the sweeper thread does first thing, also in
+/// a forked child while the main thread exits) never makes the Swift runtime
+/// look up a generic collection's metadata, which an unoptimized build does
+/// at run time and which, under ThreadSanitizer, can wait forever on a lock
+/// in a forked child.
+struct ShardTable: @unchecked Sendable {
     private let base: UnsafeMutablePointer<Unmanaged<Shard>>
     let count: Int
 
@@ -15,17 +22,57 @@ struct ShardTable: RandomAccessCollection, @unchecked Sendable {
         // Read by every registration: cache-line aligned and padded, so no
         // other allocation (a shard's lock, say) shares its line.
         base = UnsafeMutableRawPointer.allocate(
-            byteCount: Swift.max(count * MemoryLayout<Unmanaged<Shard>>.stride, cacheLineSize),
+            byteCount: max(count * MemoryLayout<Unmanaged<Shard>>.stride, cacheLineSize),
             alignment: cacheLineSize
         ).bindMemory(to: Unmanaged<Shard>.self, capacity: count)
     }
 
-    var startIndex: Int { 0 }
-    var endIndex: Int { count }
-
     /// Shard `index`, as a strong reference.
     subscript(index: Int) -> Shard {
         base[index].takeUnretainedValue()
+    }
+
+    /// Calls `body` with each shard, first to last.
+    func forEachShard(_ body: (Shard) -> Void) {
+        var index = 0
+        while index < count {
+            base[index]._withUnsafeGuaranteedRef(body)
+            index += 1
+        }
+    }
+
+    /// Calls `body` with each shard, last to first.
+    func forEachShardReversed(_ body: (Shard) -> Void) {
+        var index = count
+        while index > 0 {
+            index -= 1
+            base[index]._withUnsafeGuaranteedRef(body)
+        }
+    }
+
+    /// Whether `predicate` holds for some shard.
+    func contains(where predicate: (Shard) -> Bool) -> Bool {
+        var index = 0
+        while index < count {
+            if base[index]._withUnsafeGuaranteedRef(predicate) { return true }
+            index += 1
+        }
+        return false
+    }
+
+    /// The sum of `value` over the shards.
+    func sum(of value: (Shard) -> Int) -> Int {
+        var total = 0
+        forEachShard { total += value($0) }
+        return total
+    }
+
+    /// The shards, as an array (for the paths that keep a list of them).
+    var all: [Shard] {
+        var shards: [Shard] = []
+        shards.reserveCapacity(count)
+        forEachShard { shards.append($0) }
+        return shards
     }
 
     /// Fills slot `index` with a reference to `shard`, once, before the

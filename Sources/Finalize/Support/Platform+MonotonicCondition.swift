@@ -97,7 +97,7 @@ package final class MonotonicCondition: @unchecked Sendable {
     static func posixTime(saturating duration: Duration) -> timespec {
         var result = timespec()
         guard duration > .zero else { return result }
-        guard duration < .seconds(Int64(Int.max)) else {
+        guard duration < Duration(secondsComponent: Int64(Int.max), attosecondsComponent: 0) else {
             result.tv_sec = .max
             result.tv_nsec = 999_999_999
             return result

@@ -61,10 +61,17 @@ func writeToStandardError(_ message: String) {
 
 /// The monotonic clock's reading (`CLOCK_MONOTONIC`), as a duration since
 /// an arbitrary origin.
+///
+/// Built with `Duration`'s non-generic initializer: the generic
+/// `.seconds(_:)` makes an unoptimized build look up a witness table at run
+/// time, and the sweeper thread reads the clock first thing, in a forked
+/// child too, where the runtime's lookups can wait forever under
+/// ThreadSanitizer while the main thread exits.
 package func monotonicNow() -> Duration {
     var now = timespec()
     checkPOSIX(clock_gettime(CLOCK_MONOTONIC, &now), "clock_gettime")
-    return .seconds(Int64(now.tv_sec)) + .nanoseconds(Int64(now.tv_nsec))
+    return Duration(
+        secondsComponent: Int64(now.tv_sec), attosecondsComponent: Int64(now.tv_nsec) * 1_000_000_000)
 }
 
 /// Registers `hook` to run at process exit (`atexit`).

@@ -73,7 +73,7 @@ extension FinalizerRegistry {
 
     /// Entries in the watched tables, live or not yet dropped.
     var watchedTableSize: Int {
-        _core.shards.reduce(0) { $0 + $1.watchedEntries.load(ordering: .relaxed) }
+        _core.shards.sum { $0.watchedEntries.load(ordering: .relaxed) }
     }
 
 }

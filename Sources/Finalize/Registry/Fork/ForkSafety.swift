@@ -77,7 +77,7 @@ enum ForkSafety {
     /// from now on only the shards its pending host finalizers use can be
     /// locked (when those finalizers settle), so only those stay listed.
     static func registryEnded(_ core: _RegistryCore) {
-        let orphans = core.shards.filter { $0.hostCount > 0 }
+        let orphans = core.shards.all.filter { $0.hostCount > 0 }
         let state = state
         let dropped = state.lock.withLock { () -> [ForkRecord] in
             var dropped = state.pruneOrphans()
@@ -177,7 +177,7 @@ final class ForkRecord: @unchecked Sendable {
             return
         }
         let core = core
-        for shard in core.shards { shard.stateLock.lock() }
+        core.shards.forEachShard { $0.stateLock.lock() }
         // A collection is counted under its shard's lock; the thread that
         // counted it publishes it next, taking at most the sweeper thread's
         // lock, the sweeper's mutex and the in-flight lock, none held yet.
@@ -210,6 +210,6 @@ final class ForkRecord: @unchecked Sendable {
         core.shutdownThreads.lock.unlock()
         core.warnedSites.unlockAfterFork()
         core.inFlight.unlockAfterFork()
-        for shard in core.shards.reversed() { shard.stateLock.unlock() }
+        core.shards.forEachShardReversed { $0.stateLock.unlock() }
     }
 }

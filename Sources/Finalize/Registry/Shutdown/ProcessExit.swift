@@ -70,7 +70,7 @@ enum ProcessExit {
             guard left > 0 else { continue }
             // Host finalizers keep their exit-log slot until their cleanup
             // ends: those that are no longer pending are still running.
-            let sites = core.shards.flatMap { $0.runningHostSites() }
+            let sites = core.shards.all.flatMap { $0.runningHostSites() }
             for site in sites {
                 core.report(
                     FinalizerFailure(

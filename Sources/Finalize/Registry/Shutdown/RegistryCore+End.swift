@@ -12,7 +12,7 @@ extension _RegistryCore {
     /// until then.
     func end() {
         _ = shutdown()
-        for shard in shards {
+        shards.forEachShard { shard in
             for entry in shard.removeAllWatched() {
                 if entry.owner.isDeallocating {
                     _ = entry.withFinalizer { $0.fire(.sweep, requiringExitFlag: false) }

@@ -32,7 +32,7 @@ final class ShutdownRun {
             core.shutdownsInProgress.wrappingAdd(1, ordering: .sequentiallyConsistent)
             core.shutdownThreads.begin()
         }
-        cursors = cores.map { core in core.shards.map { $0.newcomerCursor() } }
+        cursors = cores.map { core in core.shards.all.map { $0.newcomerCursor() } }
         horizon = RegistrationCounter.process.current()
         seen = horizon
         var pending: [ErasedFinalizer] = []
@@ -54,7 +54,7 @@ final class ShutdownRun {
         if latest > seen && newcomerBudget > 0 {
             var newcomers: [ErasedFinalizer] = []
             for (coreIndex, core) in cores.enumerated() {
-                for (shardIndex, shard) in core.shards.enumerated() {
+                for (shardIndex, shard) in core.shards.all.enumerated() {
                     newcomers.append(contentsOf: shard.newcomers(since: &cursors[coreIndex][shardIndex]))
                 }
             }
@@ -72,7 +72,7 @@ final class ShutdownRun {
         for core in cores {
             core.shutdownThreads.end()
             core.shutdownsInProgress.wrappingSubtract(1, ordering: .sequentiallyConsistent)
-            for shard in core.shards { shard.clearNewcomersIfIdle() }
+            core.shards.forEachShard { $0.clearNewcomersIfIdle() }
         }
     }
 

@@ -18,7 +18,8 @@ extension _RegistryCore {
         // `ForkGate`), until the batch is published.
         let stripe = ForkGate.currentStripe
         ForkGate.enter(stripe)
-        for shard in shards where shard.watchedEntries.load(ordering: .relaxed) > 0 {
+        shards.forEachShard { shard in
+            guard shard.watchedEntries.load(ordering: .relaxed) > 0 else { return }
             let found = shard.sweep(generations, dropDetached: shard.hasManyDeadWatchedEntries)
             if !found.isEmpty {
                 collections += 1
@@ -48,7 +49,7 @@ extension _RegistryCore {
         let plan = sweeper.pacer.withLock { $0.plan(at: now) }
         var ran = plan.sweepYoung ? sweep(.young) : 0
         if plan.promote {
-            for shard in shards { shard.promote() }
+            shards.forEachShard { $0.promote() }
         }
         if plan.sweepOld {
             let started = monotonicNow()
