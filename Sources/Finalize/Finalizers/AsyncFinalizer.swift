@@ -74,8 +74,8 @@ public struct AsyncFinalizer<Resource: Sendable>: Sendable {
     /// - Throws: the cleanup's own error (not also sent to `onFailure`).
     @discardableResult
     public func runNow() async throws -> Bool {
-        guard let (payload, word) = base.claim(.runNow, requiringExitFlag: false) else { return false }
-        try await base.startTracked(payload, word, trigger: .runNow, reporting: false).value
+        guard let (payload, _) = base.claim(.runNow, requiringExitFlag: false) else { return false }
+        try await base.startTracked(payload, trigger: .runNow, reporting: false).value
         return true
     }
 }

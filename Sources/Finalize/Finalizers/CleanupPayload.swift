@@ -34,7 +34,7 @@ enum CleanupPayload: Sendable {
     }
 
     /// Runs any payload, awaiting an asynchronous one.
-    func runAwaiting() async throws {
+    nonisolated(nonsending) func runAwaiting() async throws {
         switch self {
         case .plain(let cleanup): try cleanup()
         case .holding(let box): try box.run()
@@ -58,7 +58,7 @@ enum CleanupPayload: Sendable {
 /// The type-erased resource box of a `holding:` registration.
 class AnyResourceBox: @unchecked Sendable {
     func run() throws {}
-    func runAsync() async throws {}
+    nonisolated(nonsending) func runAsync() async throws {}
 }
 
 /// A resource and the cleanup that releases it.
@@ -86,7 +86,7 @@ final class AsyncResourceBox<Resource: Sendable>: AnyResourceBox, @unchecked Sen
         self.cleanup = cleanup
     }
 
-    override func runAsync() async throws {
+    override nonisolated(nonsending) func runAsync() async throws {
         try await cleanup(resource)
     }
 }

@@ -41,7 +41,7 @@ extension Finalizer {
     func fire(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> Bool {
         guard let (payload, word) = claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
         if payload.isAsync {
-            startTracked(payload, word, trigger: trigger, reporting: true)
+            startTracked(payload, trigger: trigger, reporting: true)
         } else {
             runReporting(payload, word, trigger: trigger)
         }
@@ -55,7 +55,7 @@ extension Finalizer {
     func fireAwaiting(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) async -> Bool {
         guard let (payload, word) = claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
         if payload.isAsync {
-            _ = await startTracked(payload, word, trigger: trigger, reporting: true).result
+            _ = await startTracked(payload, trigger: trigger, reporting: true).result
         } else {
             runReporting(payload, word, trigger: trigger)
         }
@@ -83,32 +83,61 @@ extension Finalizer {
     /// (`Task.immediate`): the cleanup runs on the calling thread until its
     /// first suspension, then on the global concurrent executor. A cleanup
     /// that does not suspend costs no thread hop at all.
+    ///
+    /// The claimed payload goes back into `storedPayload` for the task to
+    /// take: once claimed, nothing else reads that field, and the task's
+    /// closure then captures the finalizer alone, which Swift passes as the
+    /// closure's context without allocating one. The trigger and the
+    /// watched bit are in the status word from the claim on.
     @discardableResult
     func startTracked(
-        _ payload: CleanupPayload, _ word: StatusWord, trigger: FinalizerTrigger, reporting: Bool
+        _ payload: consuming CleanupPayload, trigger: FinalizerTrigger, reporting: Bool
     ) -> Task<Void, any Error> {
-        // Read while the slot (or the watched finalizer's shard reference)
-        // still keeps the core; the task keeps it from then on.
-        let core = registryCore
+        internalCheck(
+            StatusWord(raw: statusWord.load(ordering: .relaxed)).state == .ran(trigger),
+            "an async cleanup starts only after its claim")
+        // The slot (or the watched finalizer's shard reference) keeps the
+        // core until `settle`; the task keeps its own reference from then.
+        registryCore.asyncCleanups.started()
+        storedPayload = payload
         let erased = erased
-        core.asyncCleanups.started()
-        let body: @Sendable () async throws -> Void = {
-            defer {
-                erased.settle(word)
-                core.asyncCleanups.finished()
-            }
-            do {
-                try await payload.runAwaiting()
-            } catch {
-                guard reporting else { throw error }
-                let site = erased.registrationSite
-                core.report(FinalizerFailure(error: error, trigger: trigger, fileID: site.fileID, line: site.line))
-            }
-        }
+        // One literal per `reporting` value: each captures the finalizer
+        // alone (capturing the flag too would allocate a context).
         if #available(macOS 26.0, iOS 26.0, tvOS 26.0, watchOS 26.0, visionOS 26.0, *) {
-            return Task.immediate(operation: body)
+            if reporting {
+                return Task.immediate { try await erased.runStartedCleanup(reporting: true) }
+            }
+            return Task.immediate { try await erased.runStartedCleanup(reporting: false) }
         }
-        return Task(operation: body)
+        if reporting {
+            return Task { try await erased.runStartedCleanup(reporting: true) }
+        }
+        return Task { try await erased.runStartedCleanup(reporting: false) }
+    }
+
+    /// The body of the task `startTracked` starts: runs the payload put
+    /// back for it, settles the finalizer and counts the cleanup out.
+    private nonisolated(nonsending) func runStartedCleanup(reporting: Bool) async throws {
+        let core = registryCore
+        let payload = storedPayload.take().unsafelyUnwrapped
+        // The status word's watched bit never changes; `settle` needs no more.
+        let word = StatusWord(raw: statusWord.load(ordering: .relaxed))
+        defer {
+            settle(word)
+            core.asyncCleanups.finished()
+        }
+        do {
+            try await payload.runAwaiting()
+        } catch {
+            guard reporting else { throw error }
+            let site = registrationSite
+            let trigger: FinalizerTrigger =
+                switch StatusWord(raw: statusWord.load(ordering: .relaxed)).state {
+                case .ran(let trigger): trigger
+                case .pending, .detached: .runNow
+                }
+            core.report(FinalizerFailure(error: error, trigger: trigger, fileID: site.fileID, line: site.line))
+        }
     }
 
     /// A diagnostic snapshot, or nil if no longer pending.

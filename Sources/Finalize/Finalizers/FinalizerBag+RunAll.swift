@@ -110,7 +110,7 @@ extension FinalizerBag {
             guard let (payload, word) = finalizer.claim(.runNow, requiringExitFlag: false) else { continue }
             if payload.isAsync {
                 do {
-                    try await finalizer.startTracked(payload, word, trigger: .runNow, reporting: false).value
+                    try await finalizer.startTracked(payload, trigger: .runNow, reporting: false).value
                 } catch {
                     errors.append(error)
                 }
@@ -133,7 +133,7 @@ extension FinalizerBag {
     static func runClaimed(_ finalizer: ErasedFinalizer, collectingErrorsIn errors: inout [any Error]) {
         guard let (payload, word) = finalizer.claim(.runNow, requiringExitFlag: false) else { return }
         if payload.isAsync {
-            finalizer.startTracked(payload, word, trigger: .runNow, reporting: true)
+            finalizer.startTracked(payload, trigger: .runNow, reporting: true)
             return
         }
         do {
