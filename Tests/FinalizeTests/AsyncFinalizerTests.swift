@@ -176,6 +176,18 @@ struct AsyncFinalizerTests {
         let g = registry.finalize(kept) { () async throws in throw TestError("now") }
         await #expect(throws: TestError("now")) { try await g.runNow() }
         #expect(failures.all.count == 1)
+
+        // A sweep and a shutdown report their own trigger.
+        var watched: Plain? = Plain()
+        registry.finalize(watched!) { () async throws in throw TestError("swept") }
+        watched = nil
+        #expect(registry.sweep() == 1)
+        await registry.drain()
+        let living = Host()
+        registry.finalize(living, runsAtExit: true) { () async throws in throw TestError("shut down") }
+        #expect(await registry.shutdown() == 1)
+        #expect(failures.all.map(\.trigger) == [.ownerDeinit, .sweep, .shutdown])
+        withExtendedLifetime(living) {}
     }
 
     /// Cancelling the task that awaits runNow() does not cancel the
