@@ -92,16 +92,23 @@ final class _RegistryCore: Sendable {
         shards.contains { $0.watchedEntries.load(ordering: .sequentiallyConsistent) > 0 }
     }
 
-    /// Every pending finalizer (with `exitOnly`, those that run at exit),
-    /// oldest registration first.
-    func pendingFinalizers(exitOnly: Bool) -> [ErasedFinalizer] {
+    /// Every pending finalizer (with `exitOnly`, those that run at exit)
+    /// registered up to `horizon`, oldest registration first.
+    func pendingFinalizers(exitOnly: Bool, upTo horizon: UInt64 = .max) -> [ErasedFinalizer] {
         var result: [ErasedFinalizer] = []
-        shards.forEachShard { result.append(contentsOf: $0.pendingFinalizers(exitOnly: exitOnly)) }
+        appendPendingFinalizers(exitOnly: exitOnly, upTo: horizon, to: &result)
+        sortBySequence(&result) { $0.sequence }
+        return result
+    }
+
+    /// Appends the pending finalizers (see `pendingFinalizers`), in no
+    /// particular order, to `result`.
+    func appendPendingFinalizers(exitOnly: Bool, upTo horizon: UInt64, to result: inout [ErasedFinalizer]) {
+        shards.forEachShard { $0.appendPendingFinalizers(exitOnly: exitOnly, upTo: horizon, to: &result) }
         if !exitOnly {
             // Diagnostics: dead owners a sweep is running right now are
             // still pending (shutdown runs those through `inFlight`).
-            result.append(contentsOf: inFlight.pendingFinalizers())
+            result.append(contentsOf: inFlight.pendingFinalizers().lazy.filter { $0.sequence <= horizon })
         }
-        return orderedBySequence(result, newestFirst: false) { $0.sequence }
     }
 }

@@ -1,14 +1,25 @@
 /// Orders finalizers (or entries holding them) by registration sequence.
 ///
-/// Sorts by keys read once into a side array, so sorting never copies the
-/// items (no reference counting per comparison), and first checks, without
-/// allocating, whether the input is already in order, which is the usual
-/// case: each shard keeps its entries in registration order.
+/// The usual input is already in order, or a few ordered runs (one per
+/// shard, per table): the check comes first and allocates nothing. When a
+/// sort is needed, the keys are read once into a side array and sorted
+/// there (the standard library's sort merges existing runs), then the items
+/// are permuted in place: no item is copied, so references are neither
+/// retained nor released.
 @inline(__always)
 func orderedBySequence<Item>(
-    _ items: [Item], newestFirst: Bool, _ sequence: (Item) -> UInt64
+    _ items: consuming [Item], newestFirst: Bool, _ sequence: (Item) -> UInt64
 ) -> [Item] {
-    guard items.count > 1 else { return items }
+    var items = items
+    sortBySequence(&items, sequence)
+    if newestFirst { items.reverse() }
+    return items
+}
+
+/// Sorts `items` by registration sequence, oldest first, in place.
+@inline(__always)
+func sortBySequence<Item>(_ items: inout [Item], _ sequence: (Item) -> UInt64) {
+    guard items.count > 1 else { return }
     // The usual case, checked without allocating: already in order.
     var previous: UInt64 = 0
     var ascending = true
@@ -20,10 +31,28 @@ func orderedBySequence<Item>(
         }
         previous = key
     }
-    if ascending {
-        return newestFirst ? items.reversed() : items
+    if ascending { return }
+    var keys = items.indices.map { (sequence: sequence(items[$0]), index: $0) }
+    keys.sort { $0.sequence < $1.sequence }
+    permute(&items, takingFrom: keys.map(\.index))
+}
+
+/// Rearranges `items` so that position `i` holds what was at `source[i]`,
+/// by swapping along each cycle of the permutation.
+private func permute<Item>(_ items: inout [Item], takingFrom source: consuming [Int]) {
+    var source = source
+    items.withUnsafeMutableBufferPointer { items in
+        source.withUnsafeMutableBufferPointer { source in
+            for start in items.indices {
+                var current = start
+                while source[current] != start {
+                    let next = source[current]
+                    items.swapAt(current, next)
+                    source[current] = current
+                    current = next
+                }
+                source[current] = current
+            }
+        }
     }
-    let keys = items.indices.map { (sequence: sequence(items[$0]), index: $0) }
-    let sorted = newestFirst ? keys.sorted { $0.sequence > $1.sequence } : keys.sorted { $0.sequence < $1.sequence }
-    return sorted.map { items[$0.index] }
 }

@@ -215,25 +215,26 @@ final class Shard: @unchecked Sendable {
 
     // MARK: - Snapshots
 
-    /// Every finalizer of this shard that is pending (with `exitOnly`, and
-    /// runs at exit), for shutdown and diagnostics: strong references, taken
-    /// under the lock, in no particular order.
-    func pendingFinalizers(exitOnly: Bool) -> [ErasedFinalizer] {
+    /// Appends every finalizer of this shard that is pending (with
+    /// `exitOnly`, and runs at exit) and was registered up to `horizon`,
+    /// for shutdown and diagnostics: strong references, taken under the
+    /// lock, each table in its own order (usually registration order).
+    func appendPendingFinalizers(exitOnly: Bool, upTo horizon: UInt64, to result: inout [ErasedFinalizer]) {
         withState { state in
-            var result: [ErasedFinalizer] = []
-            let wanted: (ErasedFinalizer) -> Bool = { exitOnly ? $0.isPendingAtExit : $0.isPendingNow }
+            let wanted: (ErasedFinalizer) -> Bool = {
+                (exitOnly ? $0.isPendingAtExit : $0.isPendingNow) && $0.sequence <= horizon
+            }
             state.log.forEachFinalizer { finalizer in
                 if wanted(finalizer) { result.append(finalizer) }
             }
-            let visit: (borrowing WatchedEntry) -> Bool = { entry in
+            // Old entries, then young ones: registration order.
+            let visit: (borrowing WatchedEntry) -> Void = { entry in
                 entry.withFinalizer { finalizer in
                     if wanted(finalizer) { result.append(finalizer) }
                 }
-                return true
             }
-            state.young.forEach(visit)
-            state.old.forEachFromNewest(visit)
-            return result
+            state.old.forEachFromOldest(visit)
+            state.young.forEachFromOldest(visit)
         }
     }
 

@@ -81,6 +81,12 @@ struct _EntryBuffer<Entry: ~Copyable>: ~Copyable {
         capacity = 0
     }
 
+    /// Calls `body` on each entry, oldest first.
+    func forEachFromOldest(_ body: (borrowing Entry) -> Void) {
+        guard let base else { return }
+        for index in 0..<count { body(base[index]) }
+    }
+
     /// Calls `body` on each entry, newest first, while it returns true.
     func forEachFromNewest(_ body: (borrowing Entry) -> Bool) {
         guard let base else { return }

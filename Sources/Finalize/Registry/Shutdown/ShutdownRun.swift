@@ -41,10 +41,10 @@ final class ShutdownRun {
             // Dead owners that another sweep (or an outer one on this
             // thread) took and has not run yet.
             ran += core.inFlight.runForShutdown()
-            pending.append(contentsOf: core.pendingFinalizers(exitOnly: true))
+            core.appendPendingFinalizers(exitOnly: true, upTo: horizon, to: &pending)
         }
-        let horizon = horizon
-        queue = orderedBySequence(pending.filter { $0.sequence <= horizon }, newestFirst: false) { $0.sequence }
+        sortBySequence(&pending) { $0.sequence }
+        queue = pending
         newcomerBudget = max(Self.newcomerMinimum, 2 * queue.count)
     }
 

@@ -45,6 +45,12 @@ struct Cohorts<Entry>: ~Copyable {
         for index in 0..<cohortCount { buffers[index].forEachFromNewest(body) }
     }
 
+    /// Calls `body` with every entry, oldest cohort first, each cohort
+    /// oldest entry first: registration order.
+    func forEachFromOldest(_ body: (borrowing Entry) -> Void) {
+        for step in 1...cohortCount { buffers[(newest + step) % cohortCount].forEachFromOldest(body) }
+    }
+
     /// Moves the oldest cohort's entries to the end of `old`; that cohort
     /// becomes the newest, empty.
     mutating func promote(into old: inout _EntryBuffer<Entry>) {
