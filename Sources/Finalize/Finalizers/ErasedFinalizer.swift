@@ -89,7 +89,11 @@ extension Finalizer {
     /// closure then captures the finalizer alone, which Swift passes as the
     /// closure's context without allocating one. The trigger and the
     /// watched bit are in the status word from the claim on.
-    @discardableResult
+    ///
+    /// Never inlined: its task machinery (a generic metadata lookup and a
+    /// dynamically sized stack slot for `Task.immediate`'s arguments) would
+    /// otherwise sit on every synchronous claim path that calls it.
+    @discardableResult @inline(never)
     func startTracked(
         _ payload: consuming CleanupPayload, trigger: FinalizerTrigger, reporting: Bool
     ) -> Task<Void, any Error> {
