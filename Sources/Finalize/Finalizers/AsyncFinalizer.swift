@@ -14,10 +14,12 @@
 /// registration site; ``runNow()`` rethrows.
 ///
 /// Threading: every member may be called from any thread or task at any
-/// time. The cleanup runs in a task of its own (on the global concurrent
-/// executor), never on the thread that triggered it, so it must not need
-/// the main actor if it may run at process exit (the main thread is then
-/// busy exiting).
+/// time. The cleanup runs in a task of its own, not isolated to any actor:
+/// where the platform has `Task.immediate`, it starts on the thread that
+/// triggered it and continues on the global concurrent executor after its
+/// first suspension (elsewhere it starts there). It must not need the main
+/// actor if it may run at process exit (the main thread is then busy
+/// exiting).
 ///
 /// ```swift
 /// let f = registry.finalize(pool) { () async throws in

@@ -96,12 +96,20 @@ struct ExitLog: ~Copyable {
     }
 
     /// Calls `body` with every finalizer in the log (each alive: see
-    /// `Shard`), in no particular order.
+    /// `Shard`), oldest chunk first and each chunk in slot order: that is
+    /// registration order until a freed slot is reused, so a snapshot
+    /// usually needs no sort.
     func forEachFinalizer(_ body: (ErasedFinalizer) -> Void) {
         var used = 0
         defer { internalCheck(used == live, "exit log: \(used) slots in use, \(live) counted") }
+        // The chunks are linked newest first; walk them the other way.
+        var chunks: [UnsafeMutableRawPointer] = []
         var chunk = newest
         while let current = chunk {
+            chunks.append(current)
+            chunk = current.load(fromByteOffset: 8, as: UnsafeMutableRawPointer?.self)
+        }
+        for current in chunks.reversed() {
             let limit = current == newest ? fresh.unsafelyUnwrapped : current + Self.chunkBytes
             var slot = current + Self.headerBytes
             while slot < limit {
@@ -113,7 +121,6 @@ struct ExitLog: ~Copyable {
                 }
                 slot += MemoryLayout<UInt>.stride
             }
-            chunk = current.load(fromByteOffset: 8, as: UnsafeMutableRawPointer?.self)
         }
     }
 

@@ -1,7 +1,8 @@
 /// Orders finalizers (or entries holding them) by registration sequence.
 ///
-/// The usual input is already in order, or a few ordered runs (one per
-/// shard, per table): the check comes first and allocates nothing. When a
+/// The usual input is already in order (one shard, one kind of owner) or a
+/// few ordered runs (a shard's host and watched finalizers, several
+/// shards): the check for order comes first and allocates nothing. When a
 /// sort is needed, the keys are read once into a side array and sorted
 /// there (the standard library's sort merges existing runs), then the items
 /// are permuted in place: no item is copied, so references are neither

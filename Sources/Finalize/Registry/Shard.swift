@@ -218,7 +218,9 @@ final class Shard: @unchecked Sendable {
     /// Appends every finalizer of this shard that is pending (with
     /// `exitOnly`, and runs at exit) and was registered up to `horizon`,
     /// for shutdown and diagnostics: strong references, taken under the
-    /// lock, each table in its own order (usually registration order).
+    /// lock. The host finalizers come in exit-log order (registration order
+    /// until a freed slot is reused), then the watched ones in registration
+    /// order: two ordered runs, which the caller's sort merges.
     func appendPendingFinalizers(exitOnly: Bool, upTo horizon: UInt64, to result: inout [ErasedFinalizer]) {
         withState { state in
             let wanted: (ErasedFinalizer) -> Bool = {

@@ -54,7 +54,8 @@ final class ShutdownRun {
         if latest > seen && newcomerBudget > 0 {
             var newcomers: [ErasedFinalizer] = []
             for (coreIndex, core) in cores.enumerated() {
-                for (shardIndex, shard) in core.shards.all.enumerated() {
+                for shardIndex in cursors[coreIndex].indices {
+                    let shard = core.shards[shardIndex]
                     newcomers.append(contentsOf: shard.newcomers(since: &cursors[coreIndex][shardIndex]))
                 }
             }
