@@ -87,16 +87,6 @@ struct _EntryBuffer<Entry: ~Copyable>: ~Copyable {
         for index in 0..<count { body(base[index]) }
     }
 
-    /// Calls `body` on each entry, newest first, while it returns true.
-    func forEachFromNewest(_ body: (borrowing Entry) -> Bool) {
-        guard let base else { return }
-        var index = count
-        while index > 0 {
-            index -= 1
-            if !body(base[index]) { return }
-        }
-    }
-
     /// Removes the entries `keep` rejects, keeping the others in order, and
     /// hands each removed one to `removed`. Moves, never copies; frees most
     /// of the buffer when it ends up mostly empty.

@@ -39,12 +39,6 @@ struct Cohorts<Entry>: ~Copyable {
         for index in 0..<cohortCount { body(&buffers[index]) }
     }
 
-    /// Calls `body` with every entry (`body` returns false to skip the rest
-    /// of that cohort).
-    func forEach(_ body: (borrowing Entry) -> Bool) {
-        for index in 0..<cohortCount { buffers[index].forEachFromNewest(body) }
-    }
-
     /// Calls `body` with every entry, oldest cohort first, each cohort
     /// oldest entry first: registration order.
     func forEachFromOldest(_ body: (borrowing Entry) -> Void) {
