@@ -37,7 +37,7 @@ struct ExitLog: ~Copyable {
     deinit {
         var chunk = newest
         while let current = chunk {
-            chunk = current.load(fromByteOffset: 8, as: UnsafeMutableRawPointer?.self)
+            chunk = Self.olderChunk(current)
             current.deallocate()
         }
     }
@@ -96,32 +96,54 @@ struct ExitLog: ~Copyable {
     }
 
     /// Calls `body` with every finalizer in the log (each alive: see
-    /// `Shard`), oldest chunk first and each chunk in slot order: that is
-    /// registration order until a freed slot is reused, so a snapshot
-    /// usually needs no sort.
+    /// `Shard`), in no particular order (newest chunk first).
     func forEachFinalizer(_ body: (ErasedFinalizer) -> Void) {
         var used = 0
         defer { internalCheck(used == live, "exit log: \(used) slots in use, \(live) counted") }
-        // The chunks are linked newest first; walk them the other way.
+        var chunk = newest
+        while let current = chunk {
+            used += forEachFinalizer(inChunk: current, body)
+            chunk = Self.olderChunk(current)
+        }
+    }
+
+    /// The same, oldest chunk first and each chunk in slot order: that is
+    /// registration order until a freed slot is reused, so a snapshot taken
+    /// this way usually needs no sort. (The chunks are linked newest first,
+    /// so this walk first lists them.)
+    func forEachFinalizerOldestFirst(_ body: (ErasedFinalizer) -> Void) {
+        var used = 0
+        defer { internalCheck(used == live, "exit log: \(used) slots in use, \(live) counted") }
         var chunks: [UnsafeMutableRawPointer] = []
         var chunk = newest
         while let current = chunk {
             chunks.append(current)
-            chunk = current.load(fromByteOffset: 8, as: UnsafeMutableRawPointer?.self)
+            chunk = Self.olderChunk(current)
         }
-        for current in chunks.reversed() {
-            let limit = current == newest ? fresh.unsafelyUnwrapped : current + Self.chunkBytes
-            var slot = current + Self.headerBytes
-            while slot < limit {
-                let word = slot.load(as: UInt.self)
-                if word & 1 == 0 {
-                    used += 1
-                    Unmanaged<ErasedFinalizer>.fromOpaque(UnsafeRawPointer(bitPattern: word).unsafelyUnwrapped)
-                        ._withUnsafeGuaranteedRef(body)
-                }
-                slot += MemoryLayout<UInt>.stride
+        for current in chunks.reversed() { used += forEachFinalizer(inChunk: current, body) }
+    }
+
+    /// Calls `body` with the finalizers of one chunk, in slot order;
+    /// returns how many slots were in use.
+    private func forEachFinalizer(inChunk chunk: UnsafeMutableRawPointer, _ body: (ErasedFinalizer) -> Void) -> Int {
+        var used = 0
+        let limit = chunk == newest ? fresh.unsafelyUnwrapped : chunk + Self.chunkBytes
+        var slot = chunk + Self.headerBytes
+        while slot < limit {
+            let word = slot.load(as: UInt.self)
+            if word & 1 == 0 {
+                used += 1
+                Unmanaged<ErasedFinalizer>.fromOpaque(UnsafeRawPointer(bitPattern: word).unsafelyUnwrapped)
+                    ._withUnsafeGuaranteedRef(body)
             }
+            slot += MemoryLayout<UInt>.stride
         }
+        return used
+    }
+
+    /// The chunk linked after `chunk` (the next older one), if any.
+    private static func olderChunk(_ chunk: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer? {
+        chunk.load(fromByteOffset: 8, as: UnsafeMutableRawPointer?.self)
     }
 
     @inline(never)

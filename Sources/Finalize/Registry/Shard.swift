@@ -226,7 +226,7 @@ final class Shard: @unchecked Sendable {
             let wanted: (ErasedFinalizer) -> Bool = {
                 (exitOnly ? $0.isPendingAtExit : $0.isPendingNow) && $0.sequence <= horizon
             }
-            state.log.forEachFinalizer { finalizer in
+            state.log.forEachFinalizerOldestFirst { finalizer in
                 if wanted(finalizer) { result.append(finalizer) }
             }
             // Old entries, then young ones: registration order.
