@@ -24,7 +24,7 @@ let package = Package(
         .executableTarget(name: "finalize-demo", dependencies: ["Finalize"]),
         // Reads the C heap's usage for the memory figures (bench only).
         .target(name: "_FinalizeBenchSupport"),
-        .executableTarget(name: "finalize-bench", dependencies: ["Finalize", "_FinalizeBenchSupport"]),
+        .executableTarget(name: "finalize-bench", dependencies: ["Finalize", "_FinalizeBenchSupport", "_FinalizeShims"]),
         // Helpers the tests and the fixture share (threads, locks, recorders,
         // owners, the scenario across registries); not a product.
         .target(name: "FinalizeTestSupport", dependencies: ["Finalize"]),

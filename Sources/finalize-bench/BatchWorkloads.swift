@@ -1,5 +1,6 @@
 import Finalize
 import _FinalizeBenchSupport
+import _FinalizeShims
 
 #if canImport(Glibc)
 import Glibc
@@ -35,6 +36,49 @@ final class SentinelOwner {
     var sentinel: Sentinel?
     init() {}
     init(_ onDeinit: @escaping () -> Void) { sentinel = Sentinel(onDeinit) }
+}
+
+/// The least any watched design does, as a hand-written floor for
+/// `batch_watched`: per owner, a handle holding the cleanup (claimed with one
+/// compare-and-exchange, as in `floor_minimal_host`), the owner's unowned
+/// count (so that a sweep may test it), and a two-word entry in a plain
+/// array; a sweep is one pass that tests each owner, runs and frees the dead
+/// ones' cleanups and gives their counts back, prefetching owners ahead.
+/// No lock, no registration order, no shutdown, no compaction at
+/// registration, one thread only.
+struct MinimalWatchedEntry {
+    let owner: UnsafeMutableRawPointer
+    let handle: MinimalHandle
+}
+
+final class MinimalWatchedTable {
+    var entries: [MinimalWatchedEntry] = []
+
+    @inline(never)
+    func finalize(_ owner: AnyObject, _ cleanup: @escaping () -> Void) -> MinimalHandle {
+        let handle = MinimalHandle(cleanup)
+        let pointer = Unmanaged.passUnretained(owner).toOpaque()
+        _ = swift_unownedRetain(pointer)
+        entries.append(MinimalWatchedEntry(owner: pointer, handle: handle))
+        return handle
+    }
+
+    @inline(never)
+    func sweep() {
+        var kept: [MinimalWatchedEntry] = []
+        let distance = 8
+        for index in entries.indices {
+            if index + distance < entries.count { _finalize_prefetch(entries[index + distance].owner) }
+            let entry = entries[index]
+            if swift_isDeallocating(entry.owner) {
+                entry.handle.claim()?()
+                swift_unownedRelease(entry.owner)
+            } else {
+                kept.append(entry)
+            }
+        }
+        entries = kept
+    }
 }
 
 /// Objects of three more sizes that real programs allocate between owners
@@ -141,6 +185,12 @@ enum BatchWorkloads {
                 reference: "batch_sentinel", batch: true
             ) {
                 hostAnyObject($0)
+            },
+            Workload(
+                name: "batch_minimal_watched", unit: "ns/owner",
+                target: "reference: the least any watched design does", reference: "batch_sentinel", batch: true
+            ) {
+                minimalWatched($0)
             },
             Workload(
                 name: "batch_watched", unit: "ns/owner", target: "<= 1.6x batch_sentinel", reference: "batch_sentinel",
@@ -289,6 +339,23 @@ enum BatchWorkloads {
             }
             owners.removeAll()
             registry.sweep()
+        }
+    }
+
+    /// The same with the least any watched design does
+    /// (`MinimalWatchedTable`).
+    static func minimalWatched(_ n: Int) -> Double {
+        let table = MinimalWatchedTable()
+        return measure(operations: n, cleanups: n, in: "batch_minimal_watched") {
+            var owners: [PlainOwner] = []
+            owners.reserveCapacity(n)
+            for index in 0..<n {
+                let owner = makePlainOwner()
+                _ = table.finalize(owner) { bump(index) }
+                owners.append(owner)
+            }
+            owners.removeAll()
+            table.sweep()
         }
     }
 

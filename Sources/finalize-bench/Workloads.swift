@@ -59,6 +59,26 @@ final class MinimalHostOwner {
     let bag = MinimalBag()
 }
 
+/// The same least design with the bag as a field of the owner instead of
+/// an object, as Finalize's host owners have it (`floor_minimal_inline_host`):
+/// the owner, the handle and the closure, two reference-count pairs on the
+/// handle (the owner's and the caller's), the claim. No registry, no exit
+/// order, no thread safety beyond the claim.
+final class MinimalInlineHostOwner {
+    var handle: MinimalHandle?
+    deinit { handle?.claim()?() }
+}
+
+/// Its registration, behind a call as a library's would be.
+@inline(never)
+func minimalFinalize(_ owner: MinimalInlineHostOwner, _ cleanup: @escaping () -> Void) -> MinimalHandle {
+    let handle = MinimalHandle(cleanup)
+    owner.handle = handle
+    return handle
+}
+
+@inline(never) func makeMinimalInlineHostOwner() -> MinimalInlineHostOwner { MinimalInlineHostOwner() }
+
 /// The minimal design's registration, behind a call as a library's would be.
 @inline(never) func minimalFinalize(_ owner: MinimalHostOwner, _ cleanup: @escaping () -> Void) -> MinimalHandle {
     let handle = MinimalHandle(cleanup)
@@ -108,6 +128,16 @@ enum Workloads {
         let time = measure(operations: n, cleanups: n, in: "floor_minimal_host") {
             for _ in 0..<n {
                 let owner = makeMinimalHostOwner()
+                _ = minimalFinalize(owner) { bump() }
+            }
+        }
+        return time
+    }
+
+    static func floorMinimalInlineHost(_ n: Int) -> Double {
+        let time = measure(operations: n, cleanups: n, in: "floor_minimal_inline_host") {
+            for _ in 0..<n {
+                let owner = makeMinimalInlineHostOwner()
                 _ = minimalFinalize(owner) { bump() }
             }
         }

@@ -137,6 +137,12 @@ let workloads: [Workload] =
         ) {
             Workloads.floorMinimalHost($0)
         },
+        Workload(
+            name: "floor_minimal_inline_host", unit: "ns/op",
+            target: "reference: the same, the bag a field of the owner", reference: "floor"
+        ) {
+            Workloads.floorMinimalInlineHost($0)
+        },
         Workload(name: "host_register_release", unit: "ns/op", target: "<= 2.5x floor", reference: "floor") {
             Workloads.hostRegisterRelease($0)
         },
