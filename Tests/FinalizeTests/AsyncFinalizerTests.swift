@@ -258,4 +258,46 @@ struct AsyncFinalizerTests {
         #expect(f.state == .ran(.shutdown))
         withExtendedLifetime(owner) {}
     }
+
+    /// A watched owner's asynchronous cleanup that `runNow()` started may
+    /// run on after its registry has ended: the finalizer keeps the
+    /// registry's core (a watched finalizer does not keep its shard) until
+    /// the cleanup settles, and its error still reaches the caller.
+    @Test func runNowCleanupOfAWatchedOwnerOutlivesItsRegistry() async {
+        var registry: FinalizerRegistry? = FinalizerRegistry(sweepInterval: nil)
+        let gate = AsyncGate()
+        let owner = Plain()
+        let f = registry!.finalize(owner, runsAtExit: false) { () async throws in
+            await gate.wait()
+            throw TestError("late")
+        }
+        let running = Task { try await f.runNow() }
+        #expect(await until { gate.waiting == 1 })
+        registry = nil  // its end finds the finalizer claimed, and leaves it be
+        gate.open()
+        await #expect(throws: TestError("late")) { try await running.value }
+        #expect(f.state == .ran(.runNow))
+        withExtendedLifetime(owner) {}
+    }
+
+    /// The same for a cleanup a sweep started: its failure still goes to
+    /// the registry's handler after the registry has ended.
+    @Test func sweptCleanupOfAWatchedOwnerOutlivesItsRegistry() async {
+        let failures = FailureLog()
+        var registry: FinalizerRegistry? = FinalizerRegistry(sweepInterval: nil, onFailure: failures.handler)
+        let gate = AsyncGate()
+        var owner: Plain? = Plain()
+        let f = registry!.finalize(owner!, runsAtExit: false) { () async throws in
+            await gate.wait()
+            throw TestError("late")
+        }
+        owner = nil
+        #expect(registry!.sweep() == 1)
+        #expect(await until { gate.waiting == 1 })
+        registry = nil
+        gate.open()
+        #expect(await until { failures.all.count == 1 })
+        #expect(failures.all.first?.trigger == .sweep)
+        #expect(f.state == .ran(.sweep))
+    }
 }

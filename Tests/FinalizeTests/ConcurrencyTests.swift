@@ -435,6 +435,50 @@ struct ConcurrencyTests {
         #expect(tracker.instances == 0)
     }
 
+    /// runNow() on watched finalizers races with the registry's end(): a
+    /// watched finalizer does not keep its shard, so a claim by its caller
+    /// holds `busy` while it touches the shard, and keeps the core for its
+    /// failure report. Each cleanup runs at most once and is otherwise
+    /// detached, half of them throw (their errors reach the caller), every
+    /// resource is released; nothing crashes (TSan, internal checks).
+    @Test func runNowRacesRegistryEnd() {
+        let tracker = LifetimeTracker()
+        let ran = Counter()
+        let thrown = Counter()
+        for _ in 0..<200 {
+            let owners = (0..<16).map { _ in Plain() }
+            let slot = Locked<FinalizerRegistry?>(FinalizerRegistry(sweepInterval: nil))
+            let fs = owners.indices.map { index in
+                slot.value!.finalize(owners[index], holding: tracker.instance(), runsAtExit: false) { _ in
+                    ran.increment()
+                    if index.isMultiple(of: 2) { throw TestError("cleanup \(index)") }
+                }
+            }
+            let returnedTrue = Counter()
+            onThreads(2) { thread in
+                if thread == 0 {
+                    slot.clear()
+                } else {
+                    for f in fs.reversed() {
+                        do {
+                            if try f.runNow() { returnedTrue.increment() }
+                        } catch {
+                            thrown.increment()
+                        }
+                    }
+                }
+            }
+            for f in fs { #expect(f.state == .ran(.runNow) || f.state == .detached) }
+            // A cleanup that ran returned true, or threw.
+            let ranHere = fs.count { $0.state == .ran(.runNow) }
+            let threwHere = fs.indices.count { $0.isMultiple(of: 2) && fs[$0].state == .ran(.runNow) }
+            #expect(ranHere == returnedTrue.value + threwHere)
+            withExtendedLifetime(owners) {}
+        }
+        #expect(tracker.instances == 0)
+        #expect(thrown.value <= ran.value)
+    }
+
     /// peek() and detach() race with the owner's last release (host and
     /// watched) and with sweeps: exactly one outcome per finalizer.
     @Test(arguments: OwnerKind.allCases)

@@ -40,12 +40,18 @@ extension Finalizer {
     /// goes to the failure handler when it ends.
     func fire(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> Bool {
         guard let (payload, word) = claim(trigger, requiringExitFlag: requiringExitFlag) else { return false }
+        runClaimed(payload, word, trigger: trigger)
+        return true
+    }
+
+    /// Runs what this thread claimed for `trigger` (see `fire`).
+    @inline(__always)
+    func runClaimed(_ payload: consuming CleanupPayload, _ word: StatusWord, trigger: FinalizerTrigger) {
         if payload.isAsync {
             startTracked(payload, trigger: trigger, reporting: true)
         } else {
             runReporting(payload, word, trigger: trigger)
         }
-        return true
     }
 
     /// Claims for `trigger` and runs the cleanup, awaiting it if it is
@@ -100,8 +106,11 @@ extension Finalizer {
         internalCheck(
             StatusWord(raw: statusWord.load(ordering: .relaxed)).state == .ran(trigger),
             "an async cleanup starts only after its claim")
-        // The slot (or the watched finalizer's shard reference) keeps the
-        // core until `settle`; the task keeps its own reference from then.
+        // A host finalizer's slot keeps the core until `settle`; a watched
+        // finalizer keeps it itself from here on, since its task may start
+        // after the registry has ended. The task keeps its own reference
+        // from its start.
+        if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched { keepCore() }
         registryCore.asyncCleanups.started()
         storedPayload = payload
         let erased = erased

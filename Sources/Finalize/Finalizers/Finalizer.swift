@@ -6,10 +6,8 @@ import Synchronization
 /// optional: for a ``FinalizerHost`` owner the owner's bag keeps the
 /// finalizer, for any other owner the registry does, until it runs or is
 /// detached. Once it has run or been detached, the handle no longer holds the
-/// cleanup or the resource, so a kept handle costs only its own few bytes
-/// (and keeps its registry's bookkeeping core and one shard, about a
-/// kilobyte, more on machines with many processors, even after the registry
-/// itself is gone).
+/// cleanup, the resource or anything of its registry, so a kept handle costs
+/// only its own few bytes, even after the registry itself is gone.
 ///
 /// Threading: every member may be called from any thread at any time,
 /// concurrently with the owner's release, a sweep or a shutdown. The cleanup
@@ -52,9 +50,15 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// a sequence number also sees every registration up to it); never
     /// changed afterwards.
     @exclusivity(unchecked) nonisolated(unsafe) var sequence: UInt64
-    /// Where the registry keeps track of this finalizer: for a host owner,
-    /// its slot in the shard's exit log while it is pending or running (nil
-    /// once settled); for a watched owner, its shard, retained.
+    /// Where the registry keeps track of this finalizer, until `settle`
+    /// (nil afterwards):
+    /// - for a host owner, its slot in the shard's exit log;
+    /// - for a watched owner, its shard, *not* retained: the registry's end
+    ///   claims or detaches every pending watched finalizer before it lets
+    ///   its shards go, and every claim that may come later holds `busy`
+    ///   while it touches the shard (see `claimWatchedForCaller`). From a
+    ///   claim on, it may instead hold the registry core, retained, tagged
+    ///   in bit 0 (`keepCore()`), for what runs after the claim.
     @exclusivity(unchecked) nonisolated(unsafe) var home: UnsafeMutableRawPointer?
 
     init(
@@ -69,8 +73,10 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     }
 
     deinit {
-        if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched, let home = home {
-            Unmanaged<Shard>.fromOpaque(home).release()
+        // Settled finalizers (all of them, in practice) have no home left;
+        // a kept core is released in any case.
+        if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched, let core = keptCore {
+            Unmanaged.passUnretained(core).release()
         }
     }
 
@@ -149,6 +155,9 @@ public final class Finalizer<Resource: Sendable>: Sendable {
             releaseBusy()
             return nil
         }
+        // Counted out while busy is held, which keeps a watched finalizer's
+        // shard (see `home`).
+        if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched { watchedShard.watchedLeftPending() }
         // We hold busy, so no claim can win meanwhile; only runsAtExit may flip.
         var current = statusWord.load(ordering: .relaxed)
         while true {
@@ -161,7 +170,6 @@ public final class Finalizer<Resource: Sendable>: Sendable {
         let word = StatusWord(raw: current)
         // Busy is clear now (`detached()` clears it).
         ForkGate.leave(word.shard)
-        if word.isWatched { watchedShard.watchedLeftPending() }
         let payload = storedPayload.take()
         settle(word)
         return payload
@@ -217,8 +225,14 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// Moves pending → ran(trigger) and takes the payload; nil if another
     /// trigger won (or, with `requiringExitFlag`, if runsAtExit is off).
     /// The winner runs the payload and then calls `settle` with the word.
+    ///
+    /// - Parameter counting: whether a watched finalizer is counted out of
+    ///   its shard's pending ones now. A sweep batch passes false and counts
+    ///   its claims itself (`SweepBatch`).
     @inline(__always)
-    func claim(_ trigger: FinalizerTrigger, requiringExitFlag: Bool) -> (CleanupPayload, StatusWord)? {
+    func claim(
+        _ trigger: FinalizerTrigger, requiringExitFlag: Bool, counting: Bool = true
+    ) -> (CleanupPayload, StatusWord)? {
         var current = statusWord.load(ordering: .acquiring)
         var spins = 0
         while true {
@@ -230,40 +244,103 @@ public final class Finalizer<Resource: Sendable>: Sendable {
                 current = statusWord.load(ordering: .acquiring)
                 continue
             }
+            if word.isWatched && trigger.comesFromCaller {
+                return claimWatchedForCaller(trigger)
+            }
             let (exchanged, original) = statusWord.compareExchange(
                 expected: current, desired: word.ran(trigger).raw, ordering: .acquiringAndReleasing)
             if exchanged {
-                if word.isWatched { watchedShard.watchedLeftPending() }
+                if word.isWatched && counting { watchedShard.watchedLeftPending() }
                 return (storedPayload.take().unsafelyUnwrapped, word)
             }
             current = original
         }
     }
 
+    /// The claim of a watched finalizer by its caller (`runNow()`, the end
+    /// of a scope that adopted it).
+    ///
+    /// Unlike a sweep or a shutdown, such a caller does not keep the
+    /// registry alive, and the finalizer does not keep its shard (see
+    /// `home`). So the claim takes `busy` first: the registry's end waits
+    /// for it before it claims or detaches this finalizer, and lets its
+    /// shards go only after. While it holds `busy`, it counts the finalizer
+    /// out of its shard and keeps the registry core for what comes after
+    /// the claim (a failure report, an asynchronous cleanup's task); then it
+    /// moves to ran, which clears `busy`.
+    @inline(never)
+    private func claimWatchedForCaller(_ trigger: FinalizerTrigger) -> (CleanupPayload, StatusWord)? {
+        guard acquireBusy() else { return nil }
+        watchedShard.watchedLeftPending()
+        keepCore()
+        // We hold busy, so no other claim can win; only runsAtExit may flip.
+        var current = statusWord.load(ordering: .relaxed)
+        while true {
+            let (exchanged, original) = statusWord.compareExchange(
+                expected: current, desired: StatusWord(raw: current).ran(trigger).raw, ordering: .acquiringAndReleasing)
+            if exchanged { break }
+            current = original
+        }
+        let word = StatusWord(raw: current)
+        ForkGate.leave(word.shard)
+        return (storedPayload.take().unsafelyUnwrapped, word)
+    }
+
     /// Bookkeeping after this thread moved the finalizer out of pending and
     /// ran (or dropped) its payload: a host finalizer gives its exit-log
-    /// slot back. (A watched one was counted out at the claim; its table
-    /// entry goes at the next sweep or compaction.)
+    /// slot back; a watched one forgets its shard, or lets the core it kept
+    /// go. (A watched one was counted out at the claim; its table entry
+    /// goes at the next sweep or compaction.)
     @inline(__always)
     func settle(_ word: StatusWord) {
-        guard !word.isWatched, let slot = home else { return }
-        home = nil
-        ExitLog.release(slot)
+        guard let home else { return }
+        self.home = nil
+        if !word.isWatched {
+            ExitLog.release(home)
+        } else if let core = Self.keptCore(in: home) {
+            Unmanaged.passUnretained(core).release()
+        }
     }
 
     /// The registry core, while the finalizer is pending or being run (a
-    /// host finalizer's slot, or a watched finalizer's shard, keeps it).
+    /// host finalizer's slot keeps it; a watched finalizer's shard lives
+    /// while it is pending, and a claim that may outlive the registry keeps
+    /// the core itself).
     var registryCore: _RegistryCore {
         if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched {
-            return watchedShard.core
+            return keptCore ?? watchedShard.core
         }
         return ExitLog.shard(ofSlot: home.unsafelyUnwrapped)._withUnsafeGuaranteedRef { $0.core }
     }
 
-    /// A watched finalizer's shard (it holds a reference to it).
+    /// A pending watched finalizer's shard (not retained; see `home`).
     @inline(__always)
     var watchedShard: Shard {
-        Unmanaged<Shard>.fromOpaque(home.unsafelyUnwrapped).takeUnretainedValue()
+        internalCheck(Self.keptCore(in: home.unsafelyUnwrapped) == nil, "the shard of a watched finalizer")
+        return Unmanaged<Shard>.fromOpaque(home.unsafelyUnwrapped).takeUnretainedValue()
+    }
+
+    /// A watched finalizer, claimed or being claimed by this thread, keeps
+    /// its registry core (retained, in `home`, until `settle`), unless it
+    /// already does. Called while the shard is known to live: by the
+    /// registry's own threads, or under `busy`.
+    func keepCore() {
+        guard keptCore == nil else { return }
+        let core = Unmanaged.passRetained(watchedShard.core).toOpaque()
+        home = UnsafeMutableRawPointer(bitPattern: UInt(bitPattern: core) | 1)
+    }
+
+    /// The core a watched finalizer keeps, if it keeps one.
+    private var keptCore: _RegistryCore? {
+        home.flatMap(Self.keptCore(in:))
+    }
+
+    /// The core `home` holds, if it is tagged as one (bit 0; objects are at
+    /// least pointer-aligned, so a shard's address never has it).
+    private static func keptCore(in home: UnsafeMutableRawPointer) -> _RegistryCore? {
+        let bits = UInt(bitPattern: home)
+        guard bits & 1 != 0, let core = UnsafeMutableRawPointer(bitPattern: bits & ~1) else { return nil }
+        return Unmanaged<_RegistryCore>.fromOpaque(core).takeUnretainedValue()
     }
 
     /// Sets busy if pending; false if the finalizer is dead.

@@ -32,6 +32,14 @@ public enum FinalizerTrigger: Sendable, Equatable, CaseIterable, CustomStringCon
         }
     }
 
+    /// Whether the trigger is a call on the finalizer (or on a scope that
+    /// adopted it) rather than the registry's own work: nothing keeps the
+    /// registry alive while it runs.
+    @inline(__always)
+    var comesFromCaller: Bool {
+        self == .runNow || self == .scopeEnd
+    }
+
     @inline(__always)
     var code: UInt32 {
         switch self {

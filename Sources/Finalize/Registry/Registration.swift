@@ -58,14 +58,15 @@ extension _RegistryCore {
             return finalizer
         }
         // The watched entry, not the finalizer, holds the owner's count; the
-        // finalizer holds its shard.
+        // finalizer points to its shard without holding it (see
+        // `Finalizer.home`).
         let shardIndex = currentProcessor() & shardMask
         let shard = shards.unmanagedShard(shardIndex)
         let finalizer = Finalizer<Resource>(
             owner: UnownedOwner(uncounted: owner), fileID: site.file,
             status: StatusWord(runsAtExit: runsAtExit, watched: true, shard: shardIndex, line: site.lineNumber),
             payload: consume payload)
-        finalizer.home = shard.retain().toOpaque()
+        finalizer.home = shard.toOpaque()
         let entry = WatchedEntry(counting: owner, finalizer: finalizer.erased)
         let due = shard._withUnsafeGuaranteedRef { $0.appendWatched(entry, finalizer.erased) }
         if sweeper.idle.load(ordering: .sequentiallyConsistent) { sweeper.wake(core: self) }

@@ -7,16 +7,23 @@ import Synchronization
 /// - the public ``FinalizerRegistry`` owns the core, and through the core's
 ///   `shards` table the shards (the table holds one reference to each on
 ///   the registry's behalf, given back when the registry ends);
-/// - each shard owns the core (`Shard.core`), and each watched finalizer
-///   owns its shard, so a finalizer's retain and release touch the
-///   per-processor shard, never an object every thread touches;
+/// - each shard owns the core (`Shard.core`);
+/// - finalizers point to their shard without owning it: a host finalizer
+///   through its exit-log slot (a shard with pending host finalizers keeps
+///   itself once the registry has ended), a watched one directly. A watched
+///   finalizer touches its shard only while it is pending, or under its
+///   `busy` bit when its own caller claims it; the registry's end claims or
+///   detaches every pending watched finalizer before it gives the shards
+///   back. What runs after a claim and may outlive the registry (a failure
+///   report, an asynchronous cleanup's task) keeps the core instead
+///   (`Finalizer.keepCore()`);
 /// - the core reads its shards from the table without reference counting;
 ///   it does so only while the public registry is alive (registration,
 ///   sweeps, shutdown, diagnostics; the sweeper thread is joined before the
 ///   registry gives its shards back).
-/// When the registry ends it empties the watched tables (the only place
-/// where finalizers and shards form a cycle); host finalizers still pending
-/// keep their shard, and so the core, until their owners die.
+/// When the registry ends it empties the watched tables (which own their
+/// finalizers); host finalizers still pending keep their shard, and so the
+/// core, until their owners die.
 ///
 /// What the core does lives beside it: registration (`Registration.swift`),
 /// sweeping (`Sweeping/`), shutdown and the registry's end (`Shutdown/`).
@@ -85,7 +92,7 @@ final class _RegistryCore: Sendable {
     // MARK: - Diagnostics
 
     var pendingCount: Int {
-        shards.sum { $0.hostCount + $0.liveWatched.load(ordering: .relaxed) }
+        shards.sum { $0.hostCount } + inFlight.pendingWatched(in: self)
     }
 
     var hasWatchedEntries: Bool {

@@ -24,14 +24,36 @@ final class Shard: @unchecked Sendable {
         var young: Cohorts<WatchedEntry>
         var old = _EntryBuffer<WatchedEntry>()
         var sweepWatchedAt = Shard.minimumCompaction
+        /// The state of the generator that picks the entries a
+        /// registration compaction samples first.
+        var sampler: UInt64
+        /// Registration compactions that scanned the tables.
+        var compactionScans = 0
         /// Registrations made while a shutdown runs (see
         /// `_RegistryCore.shutdown()`), retained.
         var newcomers: [ErasedFinalizer] = []
 
         var watchedCount: Int { young.count + old.count }
 
-        init(youngCohorts: Int) {
+        init(youngCohorts: Int, seed: UInt64) {
             young = Cohorts(count: youngCohorts)
+            sampler = seed
+        }
+
+        /// `body`'s answer about the watched entry at `index` in
+        /// registration order (the old table, then the young cohorts).
+        func withWatchedEntry<Result>(at index: Int, _ body: (borrowing WatchedEntry) -> Result) -> Result {
+            if index < old.count { return old.withEntry(at: index, body) }
+            return young.withEntry(at: index - old.count, body)
+        }
+
+        /// A number in `0..<bound` (SplitMix64).
+        mutating func sample(below bound: Int) -> Int {
+            sampler &+= 0x9E37_79B9_7F4A_7C15
+            var z = sampler
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(bound))
         }
     }
 
@@ -44,9 +66,13 @@ final class Shard: @unchecked Sendable {
     /// Guards `lockedState`.
     let stateLock = SpinLock()
     @exclusivity(unchecked) private nonisolated(unsafe) var lockedState: State
-    /// Pending watched finalizers in this shard (decremented by whoever
-    /// claims one).
-    let liveWatched = Atomic<Int>(0)
+    /// Watched finalizers registered in this shard, ever. Written only
+    /// under the lock, so a registration stores it without a
+    /// read-modify-write; read lock-free.
+    private let watchedRegistered = Atomic<Int>(0)
+    /// Watched finalizers of this shard that left pending (ran or were
+    /// detached), ever; counted by whoever claims one.
+    private let watchedFinished = Atomic<Int>(0)
     /// Watched entry count, mirrored for lock-free reads (the sweeper's
     /// idle check).
     let watchedEntries = Atomic<Int>(0)
@@ -59,7 +85,7 @@ final class Shard: @unchecked Sendable {
     init(core: _RegistryCore, index: Int, youngCohorts: Int) {
         self.core = core
         self.index = index
-        lockedState = State(youngCohorts: youngCohorts)
+        lockedState = State(youngCohorts: youngCohorts, seed: UInt64(truncatingIfNeeded: index) &+ 0x5EED)
     }
 
     /// Runs `body` with the shard's state, under its lock.
@@ -150,23 +176,97 @@ final class Shard: @unchecked Sendable {
     /// returns the entries an amortized sweep found due, to be run by the
     /// caller after the lock is released.
     func appendWatched(_ entry: consuming WatchedEntry, _ finalizer: ErasedFinalizer) -> [WatchedEntry] {
-        liveWatched.wrappingAdd(1, ordering: .relaxed)
         // Locked by hand rather than through `withState`: a closure would
         // capture `entry` and so copy it.
         stateLock.lock()
         defer { stateLock.unlock() }
         checkWatchedCount(lockedState)
         finalizer.sequence = RegistrationCounter.process.next()
+        watchedRegistered.store(watchedRegistered.load(ordering: .relaxed) + 1, ordering: .relaxed)
         lockedState.young.append(entry)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
             lockedState.newcomers.append(finalizer)
         }
-        guard lockedState.watchedCount >= lockedState.sweepWatchedAt else {
-            // Sequentially consistent: pairs with the sweeper's idle check.
-            watchedEntries.store(lockedState.watchedCount, ordering: .sequentiallyConsistent)
+        let count = lockedState.watchedCount
+        guard count >= lockedState.sweepWatchedAt else {
+            if count == 1 {
+                // The tables were empty: sequentially consistent, paired
+                // with the sweeper's idle check (it may have seen them
+                // empty and gone to sleep; the registering thread then
+                // sees it idle and wakes it).
+                watchedEntries.store(count, ordering: .sequentiallyConsistent)
+            } else {
+                // The mirror already said "not empty", and every store to
+                // it happens under this lock, so this store cannot be the
+                // one the idle check misses.
+                watchedEntries.store(count, ordering: .relaxed)
+            }
             return []
         }
-        return collectDue(&lockedState, .all, dropDetached: true)
+        return compact(&lockedState)
+    }
+
+    /// Entries a registration compaction samples before it decides to scan.
+    static let compactionSamples = 32
+    /// Tables up to this size are scanned without sampling first.
+    static let compactionScansOutright = 1_024
+
+    /// A registration's amortized compaction (the tables reached
+    /// `sweepWatchedAt`): keeps the tables within about twice their live
+    /// entries, and runs the dead owners' cleanups it finds.
+    ///
+    /// A scan reads every owner's header and costs a cache miss per
+    /// scattered owner, so a large table is sampled first: a scan happens
+    /// only if the counters say that more than a quarter of the entries'
+    /// finalizers ran or were detached, or if one of `compactionSamples`
+    /// entries picked at random has a dead owner or a finalizer no longer
+    /// pending. Otherwise the next compaction waits until the tables have
+    /// doubled again. If half the entries or more were dead, all samples
+    /// would miss them with probability 2⁻³², so the bound holds, and
+    /// growing tables of live owners (the usual case) are not rescanned.
+    private func compact(_ state: inout State) -> [WatchedEntry] {
+        let count = state.watchedCount
+        // Finalizers that ran or were detached (the count may lag a claim
+        // on another thread; such an entry waits for the next compaction).
+        let finished = count - liveWatched
+        let scan = Self.compactionScans(
+            count: count, finished: finished, pick: { state.sample(below: count) },
+            isDead: { index in
+                state.withWatchedEntry(at: index) { entry in
+                    entry.owner.isDeallocating || !entry.withFinalizer { $0.isPendingNow }
+                }
+            })
+        guard scan else {
+            state.sweepWatchedAt = 2 * count
+            // Sequentially consistent: pairs with the sweeper's idle check.
+            watchedEntries.store(count, ordering: .sequentiallyConsistent)
+            return []
+        }
+        // Dropping the entries of finalizers that ran or were detached
+        // costs a look at every live owner's finalizer: only when there
+        // are some.
+        state.compactionScans += 1
+        let due = collectDue(&state, .all, dropDetached: finished > 0)
+        state.sweepWatchedAt = max(Self.minimumCompaction, 2 * state.watchedCount)
+        return due
+    }
+
+    /// The decision of `compact(_:)`: whether a registration compaction
+    /// scans tables of `count` entries, `finished` of whose finalizers the
+    /// counters say ran or were detached. `pick` picks an entry's index,
+    /// `isDead` tells whether that entry's owner is dead or its finalizer
+    /// no longer pending.
+    static func compactionScans(
+        count: Int, finished: Int, pick: () -> Int, isDead: (Int) -> Bool
+    ) -> Bool {
+        if count <= compactionScansOutright || finished > count / 4 { return true }
+        for _ in 0..<compactionSamples where isDead(pick()) { return true }
+        return false
+    }
+
+    /// Registration compactions that scanned the tables (for tests).
+    var compactionScanCount: Int {
+        withState { $0.compactionScans }
     }
 
     /// Which watched tables a sweep looks at.
@@ -198,8 +298,14 @@ final class Shard: @unchecked Sendable {
     /// take the shard's lock (the cleanup and resource are already gone;
     /// what waits is the entry and the finalizer's 72 bytes).
     @inline(__always)
-    func watchedLeftPending() {
-        liveWatched.wrappingSubtract(1, ordering: .relaxed)
+    func watchedLeftPending(_ count: Int = 1) {
+        watchedFinished.wrappingAdd(count, ordering: .relaxed)
+    }
+
+    /// Pending watched finalizers in this shard (a snapshot).
+    var liveWatched: Int {
+        let finished = watchedFinished.load(ordering: .relaxed)
+        return max(0, watchedRegistered.load(ordering: .relaxed) - finished)
     }
 
     /// Whether enough watched entries are dead (their finalizers ran or were
@@ -208,7 +314,7 @@ final class Shard: @unchecked Sendable {
     /// entry's finalizer, so this keeps that cost proportional to the dead
     /// entries, and a sweep over live entries cheap.
     var hasManyDeadWatchedEntries: Bool {
-        let live = liveWatched.load(ordering: .relaxed)
+        let live = liveWatched
         let dead = watchedEntries.load(ordering: .relaxed) - live
         return dead > 0 && dead > live / 2
     }
@@ -295,14 +401,18 @@ final class Shard: @unchecked Sendable {
         return due
     }
 
+    /// Collects in registration order: the old table, then the young
+    /// cohorts oldest first (each table is in registration order, and
+    /// every old entry is older than every young one), so one shard's due
+    /// entries need no sort (`SweepBatch`).
     private func collect(
         _ state: inout State, _ generations: Generations, into due: inout [WatchedEntry], dropDetached: Bool
     ) {
-        if generations != .old {
-            state.young.forEachCohort { collect(&$0, into: &due, dropDetached: dropDetached) }
-        }
         if generations != .young {
             collect(&state.old, into: &due, dropDetached: dropDetached)
+        }
+        if generations != .old {
+            state.young.forEachCohortFromOldest { collect(&$0, into: &due, dropDetached: dropDetached) }
         }
         if dropDetached && generations == .all {
             state.sweepWatchedAt = max(Self.minimumCompaction, 2 * state.watchedCount)

@@ -81,6 +81,13 @@ struct _EntryBuffer<Entry: ~Copyable>: ~Copyable {
         capacity = 0
     }
 
+    /// `body`'s answer about the entry at `index` (oldest is 0), which
+    /// must exist.
+    func withEntry<Result>(at index: Int, _ body: (borrowing Entry) -> Result) -> Result {
+        precondition(index >= 0 && index < count, "entry \(index) of \(count)")
+        return body(base.unsafelyUnwrapped[index])
+    }
+
     /// Calls `body` on each entry, oldest first.
     func forEachFromOldest(_ body: (borrowing Entry) -> Void) {
         guard let base else { return }

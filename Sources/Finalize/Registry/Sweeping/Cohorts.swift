@@ -34,15 +34,27 @@ struct Cohorts<Entry>: ~Copyable {
         buffers[newest].append(entry)
     }
 
-    /// Runs `body` on each cohort's buffer.
-    mutating func forEachCohort(_ body: (inout _EntryBuffer<Entry>) -> Void) {
-        for index in 0..<cohortCount { body(&buffers[index]) }
+    /// Runs `body` on each cohort's buffer, oldest cohort first.
+    mutating func forEachCohortFromOldest(_ body: (inout _EntryBuffer<Entry>) -> Void) {
+        for step in 1...cohortCount { body(&buffers[(newest + step) % cohortCount]) }
     }
 
     /// Calls `body` with every entry, oldest cohort first, each cohort
     /// oldest entry first: registration order.
     func forEachFromOldest(_ body: (borrowing Entry) -> Void) {
         for step in 1...cohortCount { buffers[(newest + step) % cohortCount].forEachFromOldest(body) }
+    }
+
+    /// `body`'s answer about the entry at `index` in registration order
+    /// (see `forEachFromOldest`), which must exist.
+    func withEntry<Result>(at index: Int, _ body: (borrowing Entry) -> Result) -> Result {
+        var index = index
+        for step in 1...cohortCount {
+            let buffer = (newest + step) % cohortCount
+            if index < buffers[buffer].count { return buffers[buffer].withEntry(at: index, body) }
+            index -= buffers[buffer].count
+        }
+        preconditionFailure("entry past the young cohorts")
     }
 
     /// Moves the oldest cohort's entries to the end of `old`; that cohort

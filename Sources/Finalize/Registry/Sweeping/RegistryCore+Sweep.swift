@@ -23,7 +23,8 @@ extension _RegistryCore {
             let found = shard.sweep(generations, dropDetached: shard.hasManyDeadWatchedEntries)
             if !found.isEmpty {
                 collections += 1
-                due.append(contentsOf: found)
+                // The usual single shard's entries are taken as they are.
+                if due.isEmpty { due = found } else { due.append(contentsOf: found) }
             }
         }
         guard !due.isEmpty else {
@@ -32,13 +33,13 @@ extension _RegistryCore {
         }
         let batch = inFlight.publish(due, collections: collections)
         ForkGate.leave(stripe)
-        return inFlight.run(batch)
+        return inFlight.run(batch, in: self)
     }
 
     /// Runs the dead owners' entries that a registration's amortized sweep
     /// collected from one shard (see `InFlightSweeps`).
     func runDue(_ due: [WatchedEntry]) -> Int {
-        inFlight.run(inFlight.publish(due, collections: 1))
+        inFlight.run(inFlight.publish(due, collections: 1), in: self)
     }
 
     /// One step of the background sweeper at `now` (a monotonic instant):

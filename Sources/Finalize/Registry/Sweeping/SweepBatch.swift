@@ -1,34 +1,135 @@
-/// The dead watched owners' entries one sweep runs, newest first. The batch
-/// owns the entries' counts and gives them back when it goes, so whoever
-/// still holds the batch (the sweep, a shutdown that found it) may fire
-/// its finalizers.
-final class SweepBatch: @unchecked Sendable {
-    /// Oldest registration first (as the tables hold them; sorted only if
-    /// several shards or generations interleave); run from the end.
-    private let entries: [WatchedEntry]
+import Synchronization
 
-    init(_ due: [WatchedEntry]) {
-        entries = orderedBySequence(due, newestFirst: false) { $0.sequence }
+/// The dead watched owners' entries one sweep runs, newest first.
+///
+/// The batch owns the entries' counts (see `WatchedEntry`). The sweep that
+/// made it runs it (`sweep()`) a chunk at a time and gives each chunk's
+/// counts back right after running it, while the owners and finalizers are
+/// still in the cache: the owners' memory and the finalizers are freed as
+/// the sweep goes. A shutdown may find the same batch (`InFlightSweeps`)
+/// and run what is still pending in it (`fireForShutdown()`), from another
+/// thread, while the sweep is running it. The two meet in one atomic word:
+/// - the sweep gives a chunk back only after moving the *released* mark
+///   past it, from a word that no reader has marked *shared*;
+/// - a reader marks the word shared and reads the mark in one step, and
+///   touches only the entries below it.
+/// Once shared, the sweep stops giving chunks back and leaves the rest to
+/// the batch's `deinit` (whoever drops the last reference). Claims make
+/// each cleanup run once, whoever gets there first.
+final class SweepBatch: @unchecked Sendable {
+    /// Oldest registration first; run from the end.
+    private let entries: [WatchedEntry]
+    /// Entries given back, counted from the end, times two; bit 0: a reader
+    /// (a shutdown, a diagnostic) is looking at the others.
+    private let released = Atomic<Int>(0)
+    /// The finalizers the sweep claimed and has not yet counted out of
+    /// their shards' pending ones (`InFlightSweeps` counts them out when it
+    /// withdraws the batch, and `pendingCount` subtracts them meanwhile):
+    /// one counter that only the sweep writes, instead of a
+    /// read-modify-write of a shard's counter per cleanup.
+    let uncounted = Atomic<Int>(0)
+    /// The same, by shard index, once the sweep is done (only the sweep's
+    /// thread touches it).
+    private(set) var uncountedByShard: [Int] = []
+
+    /// Entries run, then given back, together.
+    static let chunk = 64
+
+    /// - Parameters:
+    ///   - due: the entries, owning their counts.
+    ///   - inOrder: `due` is known to be in registration order (one
+    ///     shard's collection: see `Shard.collect`), so the check is
+    ///     skipped (it would read every finalizer once more).
+    init(_ due: consuming [WatchedEntry], inOrder: Bool) {
+        if inOrder {
+            internalCheck(isInRegistrationOrder(due), "a shard's due entries are in registration order")
+            entries = due
+        } else {
+            entries = orderedBySequence(due, newestFirst: false) { $0.sequence }
+        }
     }
 
     deinit {
-        for entry in entries.reversed() { entry.release() }
+        let kept = entries.count - (released.load(ordering: .acquiring) >> 1)
+        for index in stride(from: kept - 1, through: 0, by: -1) { entries[index].release() }
     }
 
-    /// Runs every finalizer of the batch still pending, newest first, as a
-    /// sweep (trigger `.sweep`); returns how many this call ran.
-    func fire() -> Int {
+    /// The sweep that made the batch: runs every finalizer still pending,
+    /// newest first (trigger `.sweep`), giving the entries back as it goes
+    /// unless a reader shares the batch; returns how many cleanups this
+    /// call ran. Called once, by one thread.
+    func sweep() -> Int {
         var ran = 0
-        for entry in entries.reversed() where entry.withFinalizer({ $0.fire(.sweep, requiringExitFlag: false) }) {
+        // Plain memory rather than an array: no uniqueness check per claim.
+        let byShard = UnsafeMutablePointer<Int>.allocate(capacity: StatusWord.shardLimit)
+        byShard.initialize(repeating: 0, count: StatusWord.shardLimit)
+        defer {
+            uncountedByShard = Array(UnsafeBufferPointer(start: byShard, count: StatusWord.shardLimit))
+            byShard.deallocate()
+        }
+        var end = entries.count
+        var giving = true
+        while end > 0 {
+            let start = max(0, end - Self.chunk)
+            for index in stride(from: end - 1, through: start, by: -1) {
+                entries[index].withFinalizer { finalizer in
+                    guard let (payload, word) = finalizer.claim(.sweep, requiringExitFlag: false, counting: false)
+                    else { return }
+                    // Counted before the cleanup runs, as a claim counts
+                    // (so a cleanup that reads `pendingCount` does not see
+                    // itself). Only this thread writes `uncounted`.
+                    ran += 1
+                    byShard[word.shard] += 1
+                    uncounted.store(ran, ordering: .relaxed)
+                    finalizer.runClaimed(payload, word, trigger: .sweep)
+                }
+            }
+            if giving {
+                // Only this thread moves the mark, so the expected word is
+                // known unless a reader marked it shared.
+                let expected = (entries.count - end) << 1
+                let (exchanged, _) = released.compareExchange(
+                    expected: expected, desired: (entries.count - start) << 1, ordering: .acquiringAndReleasing)
+                if exchanged {
+                    for index in stride(from: end - 1, through: start, by: -1) { entries[index].release() }
+                } else {
+                    giving = false
+                }
+            }
+            end = start
+        }
+        return ran
+    }
+
+    /// Marks the batch shared and returns how many entries (from the
+    /// front) a reader may look at: those the sweep has not given back.
+    private func share() -> Int {
+        let (word, _) = released.bitwiseOr(1, ordering: .acquiringAndReleasing)
+        return entries.count - (word >> 1)
+    }
+
+    /// For a shutdown: runs every finalizer of the batch still pending,
+    /// newest first, as a sweep (trigger `.sweep`); returns how many this
+    /// call ran. Safe while the sweep runs the batch.
+    func fireForShutdown() -> Int {
+        var ran = 0
+        for index in stride(from: share() - 1, through: 0, by: -1)
+        where entries[index].withFinalizer({ $0.fire(.sweep, requiringExitFlag: false) }) {
             ran += 1
         }
         return ran
     }
 
-    /// The batch's finalizers that are still pending.
+    /// The batch's finalizers that are still pending (for diagnostics).
+    /// Safe while the sweep runs the batch.
     func pendingFinalizers() -> [ErasedFinalizer] {
-        entries.compactMap { entry in
+        entries[..<share()].compactMap { entry in
             entry.withFinalizer { $0.isPendingNow ? $0 : nil }
         }
     }
+}
+
+/// Whether `entries` are in registration order (for an internal check).
+private func isInRegistrationOrder(_ entries: [WatchedEntry]) -> Bool {
+    zip(entries, entries.dropFirst()).allSatisfy { $0.sequence < $1.sequence }
 }
