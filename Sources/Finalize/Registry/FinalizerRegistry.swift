@@ -82,7 +82,9 @@ public final class FinalizerRegistry: Sendable {
     ///     dead watched owners (young ones every other tick, old ones paced
     ///     by their cost; see the type's discussion), or nil (or not
     ///     positive) for no thread (sweep yourself, or rely on the amortized
-    ///     sweep during registration). The thread starts with the first
+    ///     sweep during registration, which keeps the tables within about
+    ///     twice their live entries but may leave a few dead owners of a
+    ///     large table waiting until more die). The thread starts with the first
     ///     watched registration (in a forked child, with the child's first),
     ///     sleeps while nothing is watched and does not keep the registry
     ///     alive. Intervals are clamped to between one microsecond and 100
