@@ -271,12 +271,16 @@ struct AsyncFinalizerTests {
             await gate.wait()
             throw TestError("late")
         }
+        weak let weakCore: _RegistryCore? = registry?._core
         let running = Task { try await f.runNow() }
         #expect(await until { gate.waiting == 1 })
         registry = nil  // its end finds the finalizer claimed, and leaves it be
+        #expect(weakCore != nil)  // kept by the running cleanup
         gate.open()
         await #expect(throws: TestError("late")) { try await running.value }
         #expect(f.state == .ran(.runNow))
+        // Settled: the finalizer no longer keeps the core.
+        #expect(await until { weakCore == nil })
         withExtendedLifetime(owner) {}
     }
 
@@ -291,6 +295,7 @@ struct AsyncFinalizerTests {
             await gate.wait()
             throw TestError("late")
         }
+        weak let weakCore: _RegistryCore? = registry?._core
         owner = nil
         #expect(registry!.sweep() == 1)
         #expect(await until { gate.waiting == 1 })
@@ -299,5 +304,6 @@ struct AsyncFinalizerTests {
         #expect(await until { failures.all.count == 1 })
         #expect(failures.all.first?.trigger == .sweep)
         #expect(f.state == .ran(.sweep))
+        #expect(await until { weakCore == nil })
     }
 }

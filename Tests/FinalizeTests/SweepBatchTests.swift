@@ -80,6 +80,72 @@ struct SweepBatchTests {
         #expect(weakFinalizers.value.allSatisfy { $0.value == nil })
     }
 
+    /// A diagnostic that looks while a sweep's cleanup blocks sees exactly
+    /// the finalizers the sweep has not reached (the rest of the batch),
+    /// and does not stop the sweep from giving its entries back afterwards:
+    /// every finalizer is freed once the sweep is done.
+    @Test func pendingDuringABlockedSweepListsWhatItHasNotReached() {
+        let count = 300
+        let blocked = count / 2
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        let reachedBlocked = Signal()
+        let resume = Signal()
+        let weakFinalizers = Locked<[WeakFinalizer]>([])
+        let tracker = LifetimeTracker()
+        var owners = (0..<count).map { _ in Plain() }
+        for index in owners.indices {
+            let f = registry.finalize(owners[index], holding: tracker.instance()) { _ in
+                guard index == blocked else { return }
+                reachedBlocked.fire()
+                _ = resume.wait()
+            }
+            weakFinalizers.withLock { $0.append(WeakFinalizer(f)) }
+        }
+        owners.removeAll()
+        let seen = Locked(-1)
+        onThreads(2) { thread in
+            if thread == 0 {
+                registry.sweep()
+            } else {
+                if reachedBlocked.wait() { seen.set(registry.pending.count) }
+                resume.fire()
+            }
+        }
+        #expect(seen.value == blocked)
+        #expect(weakFinalizers.value.allSatisfy { $0.value == nil })
+        #expect(tracker.instances == 0)
+        #expect(registry.pendingCount == 0)
+    }
+
+    /// Read from another thread while a sweep runs and then hands its
+    /// claims over to the shards, `pendingCount` only goes down: a claim is
+    /// never counted twice, nor missed, on its way from the batch to its
+    /// shard.
+    @Test func pendingCountOnlyDecreasesDuringASweep() {
+        let count = 20_000
+        let registry = FinalizerRegistry(sweepInterval: nil)
+        var owners = (0..<count).map { _ in Plain() }
+        for owner in owners { registry.finalize(owner) {} }
+        owners.removeAll()
+        let readings = Locked<[Int]>([])
+        let swept = Signal()
+        onThreads(2) { thread in
+            if thread == 0 {
+                registry.sweep()
+                swept.fire()
+            } else {
+                var seen: [Int] = []
+                while !swept.isFired { seen.append(registry.pendingCount) }
+                seen.append(registry.pendingCount)
+                readings.set(seen)
+            }
+        }
+        let seen = readings.value
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0 >= $1 })
+        #expect(seen.first.map { $0 <= count } == true)
+        #expect(seen.last == 0)
+    }
+
     /// Each cleanup a sweep runs sees `pendingCount` without itself and
     /// without those run before it: the sweep counts its claims in the
     /// batch, and `pendingCount` subtracts them until the batch is done.

@@ -57,6 +57,45 @@ struct SweeperTests {
         withExtendedLifetime(owners) {}
     }
 
+    /// The same inside a larger sweep, with a cleanup that throws: the
+    /// registry ends in the middle of the sweeper's batch, whose other
+    /// cleanups still run once each (the end's shutdown or the sweep runs
+    /// them); the failure still reaches the handler; and the sweeper thread
+    /// gives the shards back only once its sweep is done, after which they,
+    /// the core and their tables are freed.
+    @Test func registryDroppedInTheMiddleOfTheSweepersBatch() throws {
+        let failures = FailureLog()
+        let slot = Locked<FinalizerRegistry?>(
+            FinalizerRegistry(sweepInterval: .milliseconds(2), onFailure: failures.handler))
+        weak let weakCore: _RegistryCore? = slot.value?._core
+        let count = 300
+        let dropper = count / 2
+        let runs = Locked([Int](repeating: 0, count: count))
+        let signal = Signal()
+        weak var weakShard: Shard?
+        do {
+            let owners = Locked<[Plain]>((0..<count).map { _ in Plain() })
+            let registry = slot.value!
+            for index in 0..<count {
+                let f = registry.finalize(owners.value[index]) {
+                    runs.withLock { $0[index] += 1 }
+                    guard index == dropper else { return }
+                    slot.clear()  // the registry's last reference
+                    signal.fire()
+                    throw TestError("dropper")
+                }
+                if index == 0 { weakShard = f.watchedShard }
+            }
+            // All die at once, so one sweep finds them all.
+            owners.set([])
+        }
+        try #require(signal.wait(), "the background sweeper never ran the cleanup")
+        #expect(eventually { weakCore == nil })
+        #expect(weakShard == nil)
+        #expect(runs.value.allSatisfy { $0 == 1 })
+        #expect(failures.all.map(\.trigger) == [.sweep])
+    }
+
     /// A cleanup run by the sweeper thread may drop the registry's last
     /// reference: the registry ends on its own sweeper thread without
     /// deadlock, and the thread then ends and frees the core.

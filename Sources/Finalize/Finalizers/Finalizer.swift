@@ -205,18 +205,22 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     // MARK: - Claiming
 
     /// Runs the cleanup for `trigger` if still pending; rethrows its error,
-    /// passed through `failure` (which also receives the registry core, for
-    /// callers that report the error there later).
+    /// as is or passed through `failure` (which also receives the registry
+    /// core, for callers that report the error there later; only they make
+    /// a watched finalizer keep its core, see `claim`).
     @discardableResult
     func run(
         trigger: FinalizerTrigger,
-        failure: (any Error, _RegistryCore) -> any Error = { error, _ in error }
+        failure: ((any Error, _RegistryCore) -> any Error)? = nil
     ) throws -> Bool {
-        guard let (payload, word) = claim(trigger, requiringExitFlag: false) else { return false }
+        guard let (payload, word) = claim(trigger, requiringExitFlag: false, keepingCore: failure != nil) else {
+            return false
+        }
         defer { settle(word) }
         do {
             try payload.run()
         } catch {
+            guard let failure else { throw error }
             throw failure(error, registryCore)
         }
         return true
@@ -226,12 +230,17 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// trigger won (or, with `requiringExitFlag`, if runsAtExit is off).
     /// The winner runs the payload and then calls `settle` with the word.
     ///
-    /// - Parameter counting: whether a watched finalizer is counted out of
-    ///   its shard's pending ones now. A sweep batch passes false and counts
-    ///   its claims itself (`SweepBatch`).
+    /// - Parameters:
+    ///   - counting: whether a watched finalizer is counted out of its
+    ///     shard's pending ones now. A sweep batch passes false and counts
+    ///     its claims itself (`SweepBatch`).
+    ///   - keepingCore: for a watched finalizer claimed by its caller
+    ///     (`claimWatchedForCaller`), whether it keeps its registry core
+    ///     until `settle`: only if something after the claim needs the core
+    ///     (an asynchronous cleanup's task, a failure passed on with it).
     @inline(__always)
     func claim(
-        _ trigger: FinalizerTrigger, requiringExitFlag: Bool, counting: Bool = true
+        _ trigger: FinalizerTrigger, requiringExitFlag: Bool, counting: Bool = true, keepingCore: Bool = true
     ) -> (CleanupPayload, StatusWord)? {
         var current = statusWord.load(ordering: .acquiring)
         var spins = 0
@@ -245,7 +254,7 @@ public final class Finalizer<Resource: Sendable>: Sendable {
                 continue
             }
             if word.isWatched && trigger.comesFromCaller {
-                return claimWatchedForCaller(trigger)
+                return claimWatchedForCaller(trigger, keepingCore: keepingCore)
             }
             let (exchanged, original) = statusWord.compareExchange(
                 expected: current, desired: word.ran(trigger).raw, ordering: .acquiringAndReleasing)
@@ -265,14 +274,17 @@ public final class Finalizer<Resource: Sendable>: Sendable {
     /// `home`). So the claim takes `busy` first: the registry's end waits
     /// for it before it claims or detaches this finalizer, and lets its
     /// shards go only after. While it holds `busy`, it counts the finalizer
-    /// out of its shard and keeps the registry core for what comes after
-    /// the claim (a failure report, an asynchronous cleanup's task); then it
-    /// moves to ran, which clears `busy`.
+    /// out of its shard and, with `keepingCore`, keeps the registry core for
+    /// what comes after the claim (a failure passed on with it, an
+    /// asynchronous cleanup's task); then it moves to ran, which clears
+    /// `busy`.
     @inline(never)
-    private func claimWatchedForCaller(_ trigger: FinalizerTrigger) -> (CleanupPayload, StatusWord)? {
+    private func claimWatchedForCaller(
+        _ trigger: FinalizerTrigger, keepingCore: Bool
+    ) -> (CleanupPayload, StatusWord)? {
         guard acquireBusy() else { return nil }
         watchedShard.watchedLeftPending()
-        keepCore()
+        if keepingCore || storedPayload.unsafelyUnwrapped.isAsync { keepCore() }
         // We hold busy, so no other claim can win; only runsAtExit may flip.
         var current = statusWord.load(ordering: .relaxed)
         while true {
@@ -302,10 +314,13 @@ public final class Finalizer<Resource: Sendable>: Sendable {
         }
     }
 
-    /// The registry core, while the finalizer is pending or being run (a
-    /// host finalizer's slot keeps it; a watched finalizer's shard lives
-    /// while it is pending, and a claim that may outlive the registry keeps
-    /// the core itself).
+    /// The registry core, while the finalizer is pending or being run. A
+    /// host finalizer's slot keeps it. A watched finalizer reads it through
+    /// its shard, which lives while the finalizer is pending and while the
+    /// thread that claimed it for a sweep, a shutdown or the registry's end
+    /// runs it (those keep the registry's shards); a claim by the
+    /// finalizer's own caller that needs the core afterwards keeps the core
+    /// itself (`keepCore()`).
     var registryCore: _RegistryCore {
         if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched {
             return keptCore ?? watchedShard.core

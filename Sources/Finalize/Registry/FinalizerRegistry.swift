@@ -144,10 +144,17 @@ public final class FinalizerRegistry: Sendable {
 
     deinit {
         ProcessExit.remove(self)
-        _core.sweeper.stopAndWait()
+        let sweeperJoined = _core.sweeper.stopAndWait()
         _core.end()
         ForkSafety.registryEnded(_core)
-        _core.shards.releaseShards()
+        if sweeperJoined {
+            _core.shards.releaseShards()
+        } else {
+            // This registry ends inside a cleanup that its own sweeper
+            // thread runs, in the middle of a sweep over these shards: the
+            // thread gives them back when the sweep is done.
+            _core.sweeper.releaseShardsWhenDone()
+        }
     }
 
     /// The default failure handler: one line on standard error, e.g.

@@ -11,16 +11,19 @@ import Synchronization
 /// - finalizers point to their shard without owning it: a host finalizer
 ///   through its exit-log slot (a shard with pending host finalizers keeps
 ///   itself once the registry has ended), a watched one directly. A watched
-///   finalizer touches its shard only while it is pending, or under its
-///   `busy` bit when its own caller claims it; the registry's end claims or
-///   detaches every pending watched finalizer before it gives the shards
-///   back. What runs after a claim and may outlive the registry (a failure
-///   report, an asynchronous cleanup's task) keeps the core instead
-///   (`Finalizer.keepCore()`);
+///   finalizer touches its shard while it is pending, after a claim by a
+///   sweep, a shutdown or the registry's end (threads that keep the
+///   shards), or under its `busy` bit when its own caller claims it; the
+///   registry's end claims or detaches every pending watched finalizer
+///   before the shards are given back. What runs after a caller's claim
+///   and needs the core (a failure passed on with it, an asynchronous
+///   cleanup's task) keeps the core instead (`Finalizer.keepCore()`);
 /// - the core reads its shards from the table without reference counting;
 ///   it does so only while the public registry is alive (registration,
-///   sweeps, shutdown, diagnostics; the sweeper thread is joined before the
-///   registry gives its shards back).
+///   sweeps, shutdown, diagnostics), and on the sweeper thread, which is
+///   joined before the registry gives its shards back, or, if the registry
+///   ends inside a cleanup of that thread's sweep, gives them back itself
+///   once the sweep is done (`Sweeper.stopAndWait()`).
 /// When the registry ends it empties the watched tables (which own their
 /// finalizers); host finalizers still pending keep their shard, and so the
 /// core, until their owners die.

@@ -229,11 +229,16 @@ final class Shard: @unchecked Sendable {
         // Finalizers that ran or were detached (the count may lag a claim
         // on another thread; such an entry waits for the next compaction).
         let finished = count - liveWatched
+        // A sampled finalizer that ran or was detached means the scan must
+        // drop such entries, whatever the counters (which may lag) say.
+        var sampledFinished = false
         let scan = Self.compactionScans(
             count: count, finished: finished, pick: { state.sample(below: count) },
             isDead: { index in
                 state.withWatchedEntry(at: index) { entry in
-                    entry.owner.isDeallocating || !entry.withFinalizer { $0.isPendingNow }
+                    if entry.owner.isDeallocating { return true }
+                    sampledFinished = !entry.withFinalizer { $0.isPendingNow }
+                    return sampledFinished
                 }
             })
         guard scan else {
@@ -246,7 +251,8 @@ final class Shard: @unchecked Sendable {
         // costs a look at every live owner's finalizer: only when there
         // are some.
         state.compactionScans += 1
-        let due = collectDue(&state, .all, dropDetached: finished > 0)
+        let dropFinished = count <= Self.compactionScansOutright || finished > 0 || sampledFinished
+        let due = collectDue(&state, .all, dropDetached: dropFinished)
         state.sweepWatchedAt = max(Self.minimumCompaction, 2 * state.watchedCount)
         return due
     }

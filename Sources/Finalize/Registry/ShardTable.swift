@@ -4,8 +4,9 @@
 /// The one place the shards are listed. The table holds one reference to
 /// each shard on behalf of the public ``FinalizerRegistry`` (a shard owns
 /// its core, so the core cannot own its shards without a cycle); the
-/// registry gives them back (`releaseShards()`) when it ends, after which
-/// the table is not read again.
+/// registry gives them back (`releaseShards()`) when it ends (or its
+/// sweeper thread does, when the registry ends inside one of its sweeps),
+/// after which the table is not read again.
 ///
 /// Deliberately not a `Collection`: its loops are plain loops, so that
 /// walking the shards (which the sweeper thread does first thing, also in

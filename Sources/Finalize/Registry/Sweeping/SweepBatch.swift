@@ -8,20 +8,25 @@ import Synchronization
 /// still in the cache: the owners' memory and the finalizers are freed as
 /// the sweep goes. A shutdown may find the same batch (`InFlightSweeps`)
 /// and run what is still pending in it (`fireForShutdown()`), from another
-/// thread, while the sweep is running it. The two meet in one atomic word:
-/// - the sweep gives a chunk back only after moving the *released* mark
-///   past it, from a word that no reader has marked *shared*;
-/// - a reader marks the word shared and reads the mark in one step, and
-///   touches only the entries below it.
-/// Once shared, the sweep stops giving chunks back and leaves the rest to
-/// the batch's `deinit` (whoever drops the last reference). Claims make
-/// each cleanup run once, whoever gets there first.
+/// thread, while the sweep is running it, and so may a diagnostic
+/// (`pendingFinalizers()`). They meet in one atomic word, which holds how
+/// many entries (from the end) are given back, and how many readers are
+/// looking at the others:
+/// - the sweep gives entries back only by moving the *released* mark past
+///   them, with a compare-and-exchange from a word with no reader;
+/// - a reader counts itself in and reads the mark in one step, touches
+///   only the entries below it, and counts itself out when done.
+/// While a reader looks, the sweep keeps what it has run and gives it back
+/// with a later chunk; what it still holds at the end goes with the
+/// batch's `deinit` (whoever drops the last reference). Claims make each
+/// cleanup run once, whoever gets there first.
 final class SweepBatch: @unchecked Sendable {
     /// Oldest registration first; run from the end.
     private let entries: [WatchedEntry]
-    /// Entries given back, counted from the end, times two; bit 0: a reader
-    /// (a shutdown, a diagnostic) is looking at the others.
+    /// Entries given back, counted from the end, shifted left by
+    /// `readerBits`; below them, the readers looking at the others.
     private let released = Atomic<Int>(0)
+    private static let readerBits = 16
     /// The finalizers the sweep claimed and has not yet counted out of
     /// their shards' pending ones (`InFlightSweeps` counts them out when it
     /// withdraws the batch, and `pendingCount` subtracts them meanwhile):
@@ -50,14 +55,14 @@ final class SweepBatch: @unchecked Sendable {
     }
 
     deinit {
-        let kept = entries.count - (released.load(ordering: .acquiring) >> 1)
+        let kept = entries.count - (released.load(ordering: .acquiring) >> Self.readerBits)
         for index in stride(from: kept - 1, through: 0, by: -1) { entries[index].release() }
     }
 
     /// The sweep that made the batch: runs every finalizer still pending,
-    /// newest first (trigger `.sweep`), giving the entries back as it goes
-    /// unless a reader shares the batch; returns how many cleanups this
-    /// call ran. Called once, by one thread.
+    /// newest first (trigger `.sweep`), giving the entries back after each
+    /// chunk unless a reader is looking; returns how many cleanups this call
+    /// ran. Called once, by one thread.
     func sweep() -> Int {
         var ran = 0
         // Plain memory rather than an array: no uniqueness check per claim.
@@ -68,7 +73,8 @@ final class SweepBatch: @unchecked Sendable {
             byShard.deallocate()
         }
         var end = entries.count
-        var giving = true
+        // Entries from here on are given back.
+        var givenBackFrom = entries.count
         while end > 0 {
             let start = max(0, end - Self.chunk)
             for index in stride(from: end - 1, through: start, by: -1) {
@@ -84,28 +90,30 @@ final class SweepBatch: @unchecked Sendable {
                     finalizer.runClaimed(payload, word, trigger: .sweep)
                 }
             }
-            if giving {
-                // Only this thread moves the mark, so the expected word is
-                // known unless a reader marked it shared.
-                let expected = (entries.count - end) << 1
-                let (exchanged, _) = released.compareExchange(
-                    expected: expected, desired: (entries.count - start) << 1, ordering: .acquiringAndReleasing)
-                if exchanged {
-                    for index in stride(from: end - 1, through: start, by: -1) { entries[index].release() }
-                } else {
-                    giving = false
-                }
+            // Only this thread moves the mark, so the word is known unless a
+            // reader is in: then nothing is given back until a later chunk.
+            let (exchanged, _) = released.compareExchange(
+                expected: (entries.count - givenBackFrom) << Self.readerBits,
+                desired: (entries.count - start) << Self.readerBits, ordering: .acquiringAndReleasing)
+            if exchanged {
+                for index in stride(from: givenBackFrom - 1, through: start, by: -1) { entries[index].release() }
+                givenBackFrom = start
             }
             end = start
         }
         return ran
     }
 
-    /// Marks the batch shared and returns how many entries (from the
-    /// front) a reader may look at: those the sweep has not given back.
-    private func share() -> Int {
-        let (word, _) = released.bitwiseOr(1, ordering: .acquiringAndReleasing)
-        return entries.count - (word >> 1)
+    /// Counts a reader in and returns how many entries (from the front) it
+    /// may look at, until `leave()`: those the sweep has not given back.
+    private func enter() -> Int {
+        let (word, _) = released.wrappingAdd(1, ordering: .acquiringAndReleasing)
+        return entries.count - (word >> Self.readerBits)
+    }
+
+    /// Counts a reader out.
+    private func leave() {
+        released.wrappingSubtract(1, ordering: .releasing)
     }
 
     /// For a shutdown: runs every finalizer of the batch still pending,
@@ -113,7 +121,9 @@ final class SweepBatch: @unchecked Sendable {
     /// call ran. Safe while the sweep runs the batch.
     func fireForShutdown() -> Int {
         var ran = 0
-        for index in stride(from: share() - 1, through: 0, by: -1)
+        let held = enter()
+        defer { leave() }
+        for index in stride(from: held - 1, through: 0, by: -1)
         where entries[index].withFinalizer({ $0.fire(.sweep, requiringExitFlag: false) }) {
             ran += 1
         }
@@ -123,7 +133,9 @@ final class SweepBatch: @unchecked Sendable {
     /// The batch's finalizers that are still pending (for diagnostics).
     /// Safe while the sweep runs the batch.
     func pendingFinalizers() -> [ErasedFinalizer] {
-        entries[..<share()].compactMap { entry in
+        let held = enter()
+        defer { leave() }
+        return entries[..<held].compactMap { entry in
             entry.withFinalizer { $0.isPendingNow ? $0 : nil }
         }
     }

@@ -26,6 +26,10 @@ final class Sweeper: @unchecked Sendable {
     let idle = Atomic<Bool>(false)
     /// A thread should be started at the next watched registration.
     private let needsStart: Atomic<Bool>
+    /// The registry ended on the sweeper thread, in a cleanup of a sweep:
+    /// the thread gives the shards back when that sweep is done (see
+    /// `stopAndWait()`).
+    private let releasesShardsWhenDone = Atomic<Bool>(false)
     /// Where the thread sleeps; its lock guards `thread` and `stopped`.
     private let condition = MonotonicCondition()
     private var thread: PlatformThread?
@@ -68,6 +72,7 @@ final class Sweeper: @unchecked Sendable {
             while waitForTick(interval: interval, hasWork: { core.hasWatchedEntries }) {
                 _ = core.sweepTick(now: monotonicNow())
             }
+            if releasesShardsWhenDone.load(ordering: .relaxed) { core.shards.releaseShards() }
         }
     }
 
@@ -92,15 +97,30 @@ final class Sweeper: @unchecked Sendable {
         }
     }
 
-    /// Stops the thread and waits for it to end (the registry is ending).
-    func stopAndWait() {
-        guard let thread = stop() else { return }
+    /// Stops the thread and waits for it to end (the registry is ending);
+    /// returns false if the caller *is* the thread.
+    ///
+    /// Then the registry died inside a cleanup that the thread's sweep is
+    /// running, and the thread is detached instead: it finishes that sweep
+    /// (which still reads the shards, their tables and the batch's counts)
+    /// and its tick, and only then ends. The caller must not give the
+    /// shards back; `releaseShardsWhenDone()` hands that to the thread.
+    @discardableResult
+    func stopAndWait() -> Bool {
+        guard let thread = stop() else { return true }
         if thread.isCurrent {
-            // The registry died inside a cleanup the sweeper ran.
             thread.detach()
-        } else {
-            thread.join()
+            return false
         }
+        thread.join()
+        return true
+    }
+
+    /// Called on the sweeper thread by the registry that ends there (see
+    /// `stopAndWait()`): the thread gives the shards back once its tick is
+    /// done.
+    func releaseShardsWhenDone() {
+        releasesShardsWhenDone.store(true, ordering: .relaxed)
     }
 
     /// At process exit: stop, and detach the thread rather than wait (it
