@@ -83,18 +83,28 @@ struct SweepBatchTests {
     /// A diagnostic that looks while a sweep's cleanup blocks sees exactly
     /// the finalizers the sweep has not reached (the rest of the batch),
     /// and does not stop the sweep from giving its entries back afterwards:
-    /// every finalizer is freed once the sweep is done.
+    /// in the next chunk, the blocked chunk's finalizers are freed.
     @Test func pendingDuringABlockedSweepListsWhatItHasNotReached() {
         let count = 300
+        let chunk = SweepBatch.chunk
         let blocked = count / 2
+        // The blocked cleanup's chunk (the third from the end) starts here;
+        // in the next chunk, the sweep has given it back.
+        let blockedChunkStart = count - 3 * chunk
+        let later = blockedChunkStart - chunk / 2
         let registry = FinalizerRegistry(sweepInterval: nil)
         let reachedBlocked = Signal()
         let resume = Signal()
         let weakFinalizers = Locked<[WeakFinalizer]>([])
+        let freedByLater = Locked<[Int]>([])
         let tracker = LifetimeTracker()
         var owners = (0..<count).map { _ in Plain() }
         for index in owners.indices {
             let f = registry.finalize(owners[index], holding: tracker.instance()) { _ in
+                if index == later {
+                    let freed = weakFinalizers.withLock { all in all.indices.filter { all[$0].value == nil } }
+                    freedByLater.set(freed)
+                }
                 guard index == blocked else { return }
                 reachedBlocked.fire()
                 _ = resume.wait()
@@ -112,6 +122,8 @@ struct SweepBatchTests {
             }
         }
         #expect(seen.value == blocked)
+        #expect(freedByLater.value == Array(blockedChunkStart..<count))
+        #expect(blocked >= blockedChunkStart && blocked < blockedChunkStart + chunk)
         #expect(weakFinalizers.value.allSatisfy { $0.value == nil })
         #expect(tracker.instances == 0)
         #expect(registry.pendingCount == 0)

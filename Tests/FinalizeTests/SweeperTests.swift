@@ -72,26 +72,30 @@ struct SweeperTests {
         let dropper = count / 2
         let runs = Locked([Int](repeating: 0, count: count))
         let signal = Signal()
-        weak var weakShard: Shard?
-        do {
-            let owners = Locked<[Plain]>((0..<count).map { _ in Plain() })
-            let registry = slot.value!
-            for index in 0..<count {
-                let f = registry.finalize(owners.value[index]) {
-                    runs.withLock { $0[index] += 1 }
-                    guard index == dropper else { return }
-                    slot.clear()  // the registry's last reference
-                    signal.fire()
-                    throw TestError("dropper")
-                }
-                if index == 0 { weakShard = f.watchedShard }
-            }
-            // All die at once, so one sweep finds them all.
-            owners.set([])
+        final class WeakShard: @unchecked Sendable {
+            weak var value: Shard?
         }
+        let shard = WeakShard()
+        let shardLivedOn = Locked(false)
+        let owners = Locked<[Plain]>((0..<count).map { _ in Plain() })
+        for index in 0..<count {
+            let f = slot.value!.finalize(owners.value[index]) {
+                runs.withLock { $0[index] += 1 }
+                guard index == dropper else { return }
+                slot.clear()  // the registry's last reference: it ends here
+                // The sweep is not done: its shards are still there.
+                shardLivedOn.set(shard.value != nil)
+                signal.fire()
+                throw TestError("dropper")
+            }
+            if index == 0 { shard.value = f.watchedShard }
+        }
+        // All die at once, so one sweep finds them all.
+        owners.set([])
         try #require(signal.wait(), "the background sweeper never ran the cleanup")
+        #expect(shardLivedOn.value)
         #expect(eventually { weakCore == nil })
-        #expect(weakShard == nil)
+        #expect(shard.value == nil)
         #expect(runs.value.allSatisfy { $0 == 1 })
         #expect(failures.all.map(\.trigger) == [.sweep])
     }

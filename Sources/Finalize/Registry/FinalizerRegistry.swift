@@ -75,7 +75,8 @@ public final class FinalizerRegistry: Sendable {
     /// runs its pending `runsAtExit` finalizers, as for ``shared`` (a
     /// registry kept in a global is never deinitialized, and still runs
     /// them). Its sweeper thread, if any, does not keep it alive and is
-    /// joined when it ends.
+    /// joined when it ends (or, if it ends inside a cleanup that thread
+    /// runs, the thread finishes its sweep and then ends).
     ///
     /// - Parameters:
     ///   - sweepInterval: the tick of a background thread that sweeps for

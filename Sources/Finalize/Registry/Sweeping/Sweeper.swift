@@ -34,6 +34,9 @@ final class Sweeper: @unchecked Sendable {
     private let condition = MonotonicCondition()
     private var thread: PlatformThread?
     private var stopped = false
+    /// The thread was detached without being joined (at process exit): it
+    /// may still be in a sweep.
+    private var detachedRunning = false
 
     /// - Parameters:
     ///   - interval: the tick of a sweeper thread, or nil for none.
@@ -105,9 +108,11 @@ final class Sweeper: @unchecked Sendable {
     /// (which still reads the shards, their tables and the batch's counts)
     /// and its tick, and only then ends. The caller must not give the
     /// shards back; `releaseShardsWhenDone()` hands that to the thread.
+    /// Also false if process exit detached the thread earlier
+    /// (`stopWithoutWaiting()`): it may still be in a sweep.
     @discardableResult
     func stopAndWait() -> Bool {
-        guard let thread = stop() else { return true }
+        guard let thread = stop() else { return condition.withLock { !detachedRunning } }
         if thread.isCurrent {
             thread.detach()
             return false
@@ -126,7 +131,9 @@ final class Sweeper: @unchecked Sendable {
     /// At process exit: stop, and detach the thread rather than wait (it
     /// may be running a cleanup; the process is ending either way).
     func stopWithoutWaiting() {
-        stop()?.detach()
+        guard let thread = stop() else { return }
+        condition.withLock { detachedRunning = true }
+        thread.detach()
     }
 
     private func stop() -> PlatformThread? {
@@ -151,14 +158,21 @@ final class Sweeper: @unchecked Sendable {
 
     /// `parent` and `child`. In a child, the thread is the parent's: forget
     /// it, start one of the child's own at the next watched registration,
-    /// and give the condition variable a fresh start.
+    /// and give the condition variable a fresh start. Unless the sweeper
+    /// thread itself forked (in a cleanup it runs): then the child's copy
+    /// of that thread goes on with the sweeper's loop, and stays the
+    /// sweeper.
     func unlockAfterFork(inChild: Bool) {
         if inChild {
             condition.resetInChild()
-            thread = nil
-            if interval != nil && !stopped {
-                needsStart.store(true, ordering: .relaxed)
-                idle.store(true, ordering: .sequentiallyConsistent)
+            if let current = thread, current.isCurrent {
+                // This thread is the sweeper, in the child too.
+            } else {
+                thread = nil
+                if interval != nil && !stopped {
+                    needsStart.store(true, ordering: .relaxed)
+                    idle.store(true, ordering: .sequentiallyConsistent)
+                }
             }
         }
         condition.unlock()
