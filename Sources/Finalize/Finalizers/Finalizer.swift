@@ -158,18 +158,7 @@ public final class Finalizer<Resource: Sendable>: Sendable {
         // Counted out while busy is held, which keeps a watched finalizer's
         // shard (see `home`).
         if StatusWord(raw: statusWord.load(ordering: .relaxed)).isWatched { watchedShard.watchedLeftPending() }
-        // We hold busy, so no claim can win meanwhile; only runsAtExit may flip.
-        var current = statusWord.load(ordering: .relaxed)
-        while true {
-            let next = StatusWord(raw: current).detached().raw
-            let (exchanged, original) = statusWord.compareExchange(
-                expected: current, desired: next, ordering: .acquiringAndReleasing)
-            if exchanged { break }
-            current = original
-        }
-        let word = StatusWord(raw: current)
-        // Busy is clear now (`detached()` clears it).
-        ForkGate.leave(word.shard)
+        let word = leaveBusy { $0.detached() }
         let payload = storedPayload.take()
         settle(word)
         return payload
@@ -285,16 +274,7 @@ public final class Finalizer<Resource: Sendable>: Sendable {
         guard acquireBusy() else { return nil }
         watchedShard.watchedLeftPending()
         if keepingCore || storedPayload.unsafelyUnwrapped.isAsync { keepCore() }
-        // We hold busy, so no other claim can win; only runsAtExit may flip.
-        var current = statusWord.load(ordering: .relaxed)
-        while true {
-            let (exchanged, original) = statusWord.compareExchange(
-                expected: current, desired: StatusWord(raw: current).ran(trigger).raw, ordering: .acquiringAndReleasing)
-            if exchanged { break }
-            current = original
-        }
-        let word = StatusWord(raw: current)
-        ForkGate.leave(word.shard)
+        let word = leaveBusy { $0.ran(trigger) }
         return (storedPayload.take().unsafelyUnwrapped, word)
     }
 
@@ -387,6 +367,24 @@ public final class Finalizer<Resource: Sendable>: Sendable {
             if exchanged { return true }
             current = original
         }
+    }
+
+    /// With `busy` held: moves the status word to `leaving(word)` (a move
+    /// out of pending, which clears `busy`) and leaves the fork gate;
+    /// returns the word as it was, busy bit included. No claim can win
+    /// meanwhile; only runsAtExit may flip, so the exchange is retried.
+    @inline(__always)
+    private func leaveBusy(_ leaving: (StatusWord) -> StatusWord) -> StatusWord {
+        var current = statusWord.load(ordering: .relaxed)
+        while true {
+            let (exchanged, original) = statusWord.compareExchange(
+                expected: current, desired: leaving(StatusWord(raw: current)).raw, ordering: .acquiringAndReleasing)
+            if exchanged { break }
+            current = original
+        }
+        let word = StatusWord(raw: current)
+        ForkGate.leave(word.shard)
+        return word
     }
 
     @inline(__always)

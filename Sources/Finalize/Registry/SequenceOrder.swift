@@ -22,20 +22,22 @@ func orderedBySequence<Item>(
 func sortBySequence<Item>(_ items: inout [Item], _ sequence: (Item) -> UInt64) {
     guard items.count > 1 else { return }
     // The usual case, checked without allocating: already in order.
-    var previous: UInt64 = 0
-    var ascending = true
-    for index in items.indices {
-        let key = sequence(items[index])
-        if key < previous {
-            ascending = false
-            break
-        }
-        previous = key
-    }
-    if ascending { return }
+    if isOrderedBySequence(items, sequence) { return }
     var keys = items.indices.map { (sequence: sequence(items[$0]), index: $0) }
     keys.sort { $0.sequence < $1.sequence }
     permute(&items, takingFrom: keys.map(\.index))
+}
+
+/// Whether `items` are in registration order, oldest first.
+@inline(__always)
+func isOrderedBySequence<Item>(_ items: [Item], _ sequence: (Item) -> UInt64) -> Bool {
+    var previous: UInt64 = 0
+    for item in items {
+        let key = sequence(item)
+        if key < previous { return false }
+        previous = key
+    }
+    return true
 }
 
 /// Rearranges `items` so that position `i` holds what was at `source[i]`,

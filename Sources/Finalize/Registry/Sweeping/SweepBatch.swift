@@ -47,7 +47,7 @@ final class SweepBatch: @unchecked Sendable {
     ///     skipped (it would read every finalizer once more).
     init(_ due: consuming [WatchedEntry], inOrder: Bool) {
         if inOrder {
-            internalCheck(isInRegistrationOrder(due), "a shard's due entries are in registration order")
+            internalCheck(isOrderedBySequence(due) { $0.sequence }, "a shard's due entries are in registration order")
             entries = due
         } else {
             entries = orderedBySequence(due, newestFirst: false) { $0.sequence }
@@ -139,9 +139,4 @@ final class SweepBatch: @unchecked Sendable {
             entry.withFinalizer { $0.isPendingNow ? $0 : nil }
         }
     }
-}
-
-/// Whether `entries` are in registration order (for an internal check).
-private func isInRegistrationOrder(_ entries: [WatchedEntry]) -> Bool {
-    zip(entries, entries.dropFirst()).allSatisfy { $0.sequence < $1.sequence }
 }
