@@ -34,11 +34,16 @@ extension _RegistryCore {
         owner: AnyObject, runsAtExit: Bool, payload: consuming CleanupPayload, site: _RegistrationSite
     ) -> Finalizer<Resource> {
         let shardIndex = currentProcessor() & shardMask
+        // The counter's line may sit in another processor's cache (threads
+        // registering at once all write it): ask for it now, so that it
+        // travels while the finalizer is allocated, not under the lock.
+        counter.prefetch()
         let finalizer = Finalizer<Resource>(
             owner: UnownedOwner(uncounted: owner), fileID: site.file,
             status: StatusWord(runsAtExit: runsAtExit, watched: false, shard: shardIndex, line: site.lineNumber),
             payload: consume payload)
-        shards.withShard(shardIndex) { $0.enterHost(finalizer.erased) }
+        let erased = Unmanaged.passUnretained(finalizer.erased)
+        shards.unmanagedShard(shardIndex)._withUnsafeGuaranteedRef { $0.enterHost(erased) }
         return finalizer
     }
 
@@ -61,6 +66,7 @@ extension _RegistryCore {
         // finalizer points to its shard without holding it (see
         // `Finalizer.home`).
         let shardIndex = currentProcessor() & shardMask
+        counter.prefetch()
         let shard = shards.unmanagedShard(shardIndex)
         let finalizer = Finalizer<Resource>(
             owner: UnownedOwner(uncounted: owner), fileID: site.file,

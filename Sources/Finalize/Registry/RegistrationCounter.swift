@@ -1,4 +1,5 @@
 import Synchronization
+import _FinalizeShims
 
 /// The process-wide registration counter: each registration's sequence
 /// number, for newest-first order across every registry (so process exit
@@ -24,6 +25,12 @@ struct RegistrationCounter: @unchecked Sendable {
     @inline(__always)
     func next() -> UInt64 {
         pointer.pointee.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// Starts moving the counter's line to this processor for writing.
+    @inline(__always)
+    func prefetch() {
+        _finalize_prefetch_for_write(UnsafeRawPointer(pointer))
     }
 
     /// The latest value handed out, with acquiring order.

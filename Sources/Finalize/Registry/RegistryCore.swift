@@ -35,6 +35,8 @@ final class _RegistryCore: Sendable {
     /// The shards, by index (`currentProcessor() & shardMask`).
     let shards: ShardTable
     let shardMask: Int
+    /// The process's registration counter (see `Shard.counter`).
+    let counter = RegistrationCounter.process
     /// The asynchronous cleanups started and not yet finished.
     let asyncCleanups = RunningAsyncCleanups()
     let onFailure: @Sendable (FinalizerFailure) -> Void

@@ -63,6 +63,9 @@ final class Shard: @unchecked Sendable {
     /// (the registry, or its pending host finalizers) keeps the core too.
     let core: _RegistryCore
     let index: Int
+    /// The process's registration counter, held here so that a
+    /// registration reads it without a global's lazy-initialization check.
+    let counter = RegistrationCounter.process
     /// Guards `lockedState`.
     let stateLock = SpinLock()
     @exclusivity(unchecked) private nonisolated(unsafe) var lockedState: State
@@ -112,14 +115,19 @@ final class Shard: @unchecked Sendable {
 
     /// Numbers a new host finalizer and gives it a slot in the exit log, in
     /// one critical section.
+    ///
+    /// The caller holds the finalizer; passing it unretained spares a
+    /// retain and a release per registration.
     @inline(__always)
-    func enterHost(_ finalizer: ErasedFinalizer) {
+    func enterHost(_ unmanaged: Unmanaged<ErasedFinalizer>) {
         stateLock.lock()
-        // The number first, then the shutdown check (see `recordNewcomer`).
-        finalizer.sequence = RegistrationCounter.process.next()
-        finalizer.home = lockedState.log.insert(finalizer, shard: self)
+        unmanaged._withUnsafeGuaranteedRef { finalizer in
+            // The number first, then the shutdown check (see `recordNewcomer`).
+            finalizer.sequence = counter.next()
+            finalizer.home = lockedState.log.insert(finalizer, shard: self)
+        }
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
-            lockedState.newcomers.append(finalizer)
+            lockedState.newcomers.append(unmanaged.takeUnretainedValue())
         }
         stateLock.unlock()
     }
@@ -181,7 +189,7 @@ final class Shard: @unchecked Sendable {
         stateLock.lock()
         defer { stateLock.unlock() }
         checkWatchedCount(lockedState)
-        finalizer.sequence = RegistrationCounter.process.next()
+        finalizer.sequence = counter.next()
         watchedRegistered.store(watchedRegistered.load(ordering: .relaxed) + 1, ordering: .relaxed)
         lockedState.young.append(entry)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {

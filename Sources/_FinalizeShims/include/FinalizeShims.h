@@ -28,6 +28,12 @@ _finalize_prefetch(const void *_Nullable address) {
     __builtin_prefetch(address);
 }
 
+// The same for a line about to be written (a hint for ownership).
+static inline __attribute__((always_inline)) void
+_finalize_prefetch_for_write(const void *_Nullable address) {
+    __builtin_prefetch(address, 1);
+}
+
 #if defined(__linux__)
 // glibc and musl export it; the header declares it only under _GNU_SOURCE.
 // Used to pick a registry shard near the calling thread.
