@@ -15,7 +15,7 @@
 // It uses the shared registry through the free `finalize` functions, as an
 // application would; only this child touches `FinalizerRegistry.shared`.
 //
-//   finalize-fixture signal|signal-unhandled|signal-twice|signal-timeout
+//   finalize-fixture signal|signal-unhandled|signal-twice|signal-timeout|signal-registry-dropped
 //   finalize-fixture fork-churn [children] [threads] [deadline seconds, 2]
 //   finalize-fixture <exit race>   (the names in `runExitRace`)
 
@@ -47,6 +47,8 @@ case let mode? where runExitRace(mode):
 case let mode? where runSignalScenario(mode):
     break
 default:
-    write("usage: finalize-fixture signal|signal-unhandled|signal-twice|signal-timeout|fork-churn|<exit race>\n", to: 2)
+    write(
+        "usage: finalize-fixture signal|signal-unhandled|signal-twice|signal-timeout|signal-registry-dropped"
+            + "|fork-churn|<exit race>\n", to: 2)
     exit(64)
 }

@@ -55,4 +55,15 @@ struct SignalShutdownTests {
         #expect(child.stdout.contains("impatient onFailure:"))
         #expect(child.stdout.contains("abandoned"))
     }
+
+    /// A registry that its code drops during the signal shutdown, while its
+    /// sweeper thread is stuck in a cleanup: the shutdown still ends the
+    /// process with the signal once the exit timeout has passed (it keeps
+    /// the registry rather than end it, which would join that thread).
+    @Test func registryDroppedDuringTheShutdownDoesNotHoldTheProcess() throws {
+        let child = try runFixture("signal-registry-dropped", timeoutSeconds: 30, signals: [("ready", SIGTERM)])
+        #expect(child.terminatingSignal == SIGTERM, "stdout: \(child.stdout) stderr: \(child.stderr)")
+        #expect(child.stdoutLines.starts(with: ["sweeper stuck", "ready", "registry dropped"]))
+        #expect(child.stdout.contains("abandoned"))
+    }
 }

@@ -134,21 +134,29 @@ enum SignalShutdown {
             }
             break
         }
-        shutDownEverything()
-        PlatformSignals.restoreDefault(signalNumber)
-        SignalSet([signalNumber]).unblockInCallingThread()
-        PlatformSignals.raiseSignal(signalNumber)
-        // Not reached for a signal whose default action ends the process.
-        PlatformSignals.exitImmediately(128 + signalNumber)
+        // The registries stay referenced until the process ends. Their code
+        // may have dropped its own references meanwhile; releasing the last
+        // one here would end a registry on this thread, which joins its
+        // sweeper thread (that may be stuck in a cleanup, so the process
+        // would never end) and gives back shards that a timed-out shutdown
+        // task may still be reading.
+        let registries = shutDownEverything()
+        withExtendedLifetime(registries) {
+            PlatformSignals.restoreDefault(signalNumber)
+            SignalSet([signalNumber]).unblockInCallingThread()
+            PlatformSignals.raiseSignal(signalNumber)
+            // Not reached for a signal whose default action ends the process.
+            PlatformSignals.exitImmediately(128 + signalNumber)
+        }
     }
 
     /// The asynchronous shutdown of every live registry, waiting at most the
-    /// longest exit timeout among them.
-    static func shutDownEverything() {
+    /// longest exit timeout among them; returns the registries it ran,
+    /// retained, for the caller to keep until the process ends.
+    static func shutDownEverything() -> [FinalizerRegistry] {
         var registries: [FinalizerRegistry] = []
         let cores = ProcessExit.liveCores(keeping: &registries)
-        defer { withExtendedLifetime(registries) {} }
-        guard !cores.isEmpty else { return }
+        guard !cores.isEmpty else { return registries }
         let start = monotonicNow()
         let done = OneTimeEvent()
         Task.detached {
@@ -159,6 +167,7 @@ enum SignalShutdown {
         if !done.wait(until: start + longest) {
             ProcessExit.waitForAsyncCleanups(of: cores, from: start)
         }
+        return registries
     }
 }
 
