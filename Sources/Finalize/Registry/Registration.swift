@@ -36,7 +36,8 @@ extension _RegistryCore {
         let shardIndex = currentProcessor() & shardMask
         // The counter's line may sit in another processor's cache (threads
         // registering at once all write it): ask for it now, so that it
-        // travels while the finalizer is allocated, not under the lock.
+        // travels while the finalizer is allocated, not under the lock
+        // (see `RegistrationCounter.prefetch()`).
         counter.prefetch()
         let finalizer = Finalizer<Resource>(
             owner: UnownedOwner(uncounted: owner), fileID: site.file,

@@ -27,10 +27,16 @@ struct RegistrationCounter: @unchecked Sendable {
         pointer.pointee.wrappingAdd(1, ordering: .relaxed).newValue
     }
 
-    /// Starts moving the counter's line to this processor for writing.
+    /// Starts bringing the counter's line to this processor (a hint).
+    ///
+    /// A read prefetch on purpose: measured with two threads registering
+    /// at once, a prefetch for writing (`prefetchw`) takes the line from the
+    /// other processor before its own add has finished, and the two threads
+    /// more often end up waiting for the line at every registration (see
+    /// Docs/Performance.md).
     @inline(__always)
     func prefetch() {
-        _finalize_prefetch_for_write(UnsafeRawPointer(pointer))
+        _finalize_prefetch(UnsafeRawPointer(pointer))
     }
 
     /// The latest value handed out, with acquiring order.

@@ -122,7 +122,7 @@ final class Shard: @unchecked Sendable {
     func enterHost(_ unmanaged: Unmanaged<ErasedFinalizer>) {
         stateLock.lock()
         unmanaged._withUnsafeGuaranteedRef { finalizer in
-            // The number first, then the shutdown check (see `recordNewcomer`).
+            // The number first, then the shutdown check (see `ShutdownRun.init`).
             finalizer.sequence = counter.next()
             finalizer.home = lockedState.log.insert(finalizer, shard: self)
         }

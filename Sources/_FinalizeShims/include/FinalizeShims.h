@@ -22,16 +22,11 @@ extern void *_Nullable swift_tryRetain(void *_Nonnull object);
 
 // Asks the processor to start loading the cache line at `address` (a hint:
 // no effect on the program's meaning). A sweep uses it on owners a few
-// entries ahead of the one it tests, so their headers arrive in time.
+// entries ahead of the one it tests, so their headers arrive in time; a
+// registration uses it on the registration counter.
 static inline __attribute__((always_inline)) void
 _finalize_prefetch(const void *_Nullable address) {
     __builtin_prefetch(address);
-}
-
-// The same for a line about to be written (a hint for ownership).
-static inline __attribute__((always_inline)) void
-_finalize_prefetch_for_write(const void *_Nullable address) {
-    __builtin_prefetch(address, 1);
 }
 
 #if defined(__linux__)
