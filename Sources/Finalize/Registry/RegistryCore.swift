@@ -35,7 +35,8 @@ final class _RegistryCore: Sendable {
     /// The shards, by index (`currentProcessor() & shardMask`).
     let shards: ShardTable
     let shardMask: Int
-    /// The process's registration counter (see `Shard.counter`).
+    /// The process's registration counter, held here so that a
+    /// registration reads it without a global's lazy-initialization check.
     let counter = RegistrationCounter.process
     /// The asynchronous cleanups started and not yet finished.
     let asyncCleanups = RunningAsyncCleanups()

@@ -63,9 +63,6 @@ final class Shard: @unchecked Sendable {
     /// (the registry, or its pending host finalizers) keeps the core too.
     let core: _RegistryCore
     let index: Int
-    /// The process's registration counter, held here so that a
-    /// registration reads it without a global's lazy-initialization check.
-    let counter = RegistrationCounter.process
     /// Guards `lockedState`.
     let stateLock = SpinLock()
     @exclusivity(unchecked) private nonisolated(unsafe) var lockedState: State
@@ -123,7 +120,7 @@ final class Shard: @unchecked Sendable {
         stateLock.lock()
         unmanaged._withUnsafeGuaranteedRef { finalizer in
             // The number first, then the shutdown check (see `ShutdownRun.init`).
-            finalizer.sequence = counter.next()
+            finalizer.sequence = core.counter.next()
             finalizer.home = lockedState.log.insert(finalizer, shard: self)
         }
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {
@@ -189,7 +186,7 @@ final class Shard: @unchecked Sendable {
         stateLock.lock()
         defer { stateLock.unlock() }
         checkWatchedCount(lockedState)
-        finalizer.sequence = counter.next()
+        finalizer.sequence = core.counter.next()
         watchedRegistered.store(watchedRegistered.load(ordering: .relaxed) + 1, ordering: .relaxed)
         lockedState.young.append(entry)
         if core.shutdownsInProgress.load(ordering: .sequentiallyConsistent) > 0 {

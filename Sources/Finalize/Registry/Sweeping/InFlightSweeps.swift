@@ -50,7 +50,7 @@ final class InFlightSweeps: Sendable {
             if let index = batches.lastIndex(where: { $0 === batch }) { batches.remove(at: index) }
             // Under the lock, so that `pendingWatched(in:)` sees the claims
             // either in the batch or in the shards, never in both or neither.
-            for (shard, count) in batch.uncountedByShard.enumerated() where count > 0 {
+            batch.forEachUncountedShard { shard, count in
                 core.shards.withShard(shard) { $0.watchedLeftPending(count) }
             }
         }

@@ -33,9 +33,9 @@ final class SweepBatch: @unchecked Sendable {
     /// one counter that only the sweep writes, instead of a
     /// read-modify-write of a shard's counter per cleanup.
     let uncounted = Atomic<Int>(0)
-    /// The same, by shard index, once the sweep is done (only the sweep's
-    /// thread touches it).
-    private(set) var uncountedByShard: [Int] = []
+    /// The same, by shard index (only the sweep's thread touches it; plain
+    /// memory rather than an array: no uniqueness check per claim).
+    private let uncountedByShard: UnsafeMutablePointer<Int>
 
     /// Entries run, then given back, together.
     static let chunk = 64
@@ -52,11 +52,23 @@ final class SweepBatch: @unchecked Sendable {
         } else {
             entries = orderedBySequence(due, newestFirst: false) { $0.sequence }
         }
+        uncountedByShard = .allocate(capacity: StatusWord.shardLimit)
+        uncountedByShard.initialize(repeating: 0, count: StatusWord.shardLimit)
     }
 
     deinit {
         let kept = entries.count - (released.load(ordering: .acquiring) >> Self.readerBits)
         for index in stride(from: kept - 1, through: 0, by: -1) { entries[index].release() }
+        uncountedByShard.deallocate()
+    }
+
+    /// Calls `body` with each shard index and how many of its finalizers
+    /// the sweep claimed without counting them out (after `sweep()`, on
+    /// the sweep's thread).
+    func forEachUncountedShard(_ body: (_ shard: Int, _ count: Int) -> Void) {
+        for shard in 0..<StatusWord.shardLimit where uncountedByShard[shard] > 0 {
+            body(shard, uncountedByShard[shard])
+        }
     }
 
     /// The sweep that made the batch: runs every finalizer still pending,
@@ -65,13 +77,6 @@ final class SweepBatch: @unchecked Sendable {
     /// ran. Called once, by one thread.
     func sweep() -> Int {
         var ran = 0
-        // Plain memory rather than an array: no uniqueness check per claim.
-        let byShard = UnsafeMutablePointer<Int>.allocate(capacity: StatusWord.shardLimit)
-        byShard.initialize(repeating: 0, count: StatusWord.shardLimit)
-        defer {
-            uncountedByShard = Array(UnsafeBufferPointer(start: byShard, count: StatusWord.shardLimit))
-            byShard.deallocate()
-        }
         var end = entries.count
         // Entries from here on are given back.
         var givenBackFrom = entries.count
@@ -85,7 +90,7 @@ final class SweepBatch: @unchecked Sendable {
                     // (so a cleanup that reads `pendingCount` does not see
                     // itself). Only this thread writes `uncounted`.
                     ran += 1
-                    byShard[word.shard] += 1
+                    uncountedByShard[word.shard] += 1
                     uncounted.store(ran, ordering: .relaxed)
                     finalizer.runClaimed(payload, word, trigger: .sweep)
                 }
