@@ -12,7 +12,8 @@ let package = Package(
     ],
     targets: [
         // Declarations of the few Swift runtime entry points the registry uses to
-        // observe an owner without retaining it (no code of its own).
+        // observe an owner without retaining it, and one helper of its own (a
+        // per-thread number, for picking a shard where the processor is unknown).
         .target(name: "_FinalizeShims"),
         .target(
             name: "Finalize",

@@ -1,6 +1,7 @@
 import Finalize
 import Synchronization
 import _FinalizeBenchSupport
+import _FinalizeShims
 
 #if canImport(Glibc)
 import Glibc
@@ -37,13 +38,16 @@ final class FloorOwnerWithParts {
 /// with one compare-and-exchange (so that it cannot also run by `runNow()`
 /// on another thread). No registry, no order at exit, no `peek()` safety,
 /// no failure reporting: only what no implementation of the API can skip.
-final class MinimalHandle: @unchecked Sendable {
+///
+/// Not final only for `MinimalOrderedHandle`, which adds a sequence number;
+/// nothing overrides anything, so calls stay direct.
+class MinimalHandle: @unchecked Sendable {
     let claimed = Atomic<Bool>(false)
     var cleanup: (() -> Void)?
     init(_ cleanup: @escaping () -> Void) { self.cleanup = cleanup }
 
     @inline(__always)
-    func claim() -> (() -> Void)? {
+    final func claim() -> (() -> Void)? {
         guard claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
         else { return nil }
         return cleanup.take()
@@ -78,6 +82,50 @@ func minimalFinalize(_ owner: MinimalInlineHostOwner, _ cleanup: @escaping () ->
 }
 
 @inline(never) func makeMinimalInlineHostOwner() -> MinimalInlineHostOwner { MinimalInlineHostOwner() }
+
+/// The least design that also keeps an order at exit across threads
+/// (`threads2_minimal_ordered_host`): `floor_minimal_inline_host` plus the
+/// one thing such an order forces on every registration, a number from one
+/// process-wide counter (a registration that happens before another, on any
+/// thread, must get a smaller number, so each registration must see the
+/// last one's). No registry, no exit log, no lock: only the counter.
+final class MinimalOrderedHandle: MinimalHandle, @unchecked Sendable {
+    var sequence: UInt64 = 0
+}
+
+final class MinimalOrderedHostOwner {
+    var handle: MinimalOrderedHandle?
+    deinit { handle?.claim()?() }
+}
+
+/// The process-wide counter of the ordered minimal design, alone on its two
+/// cache lines (as Finalize's is).
+struct MinimalOrderCounter: @unchecked Sendable {
+    static let shared = MinimalOrderCounter()
+    let pointer: UnsafeMutablePointer<Atomic<UInt64>>
+
+    private init() {
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: 128, alignment: 128)
+            .bindMemory(to: Atomic<UInt64>.self, capacity: 1)
+        pointer.initialize(to: Atomic(0))
+    }
+}
+
+/// Its registration, behind a call as a library's would be: like
+/// Finalize's, it asks for the counter's line before it allocates.
+@inline(never)
+func minimalOrderedFinalize(
+    _ owner: MinimalOrderedHostOwner, _ counter: UnsafeMutablePointer<Atomic<UInt64>>,
+    _ cleanup: @escaping () -> Void
+) -> MinimalOrderedHandle {
+    _finalize_prefetch(UnsafeRawPointer(counter))
+    let handle = MinimalOrderedHandle(cleanup)
+    handle.sequence = counter.pointee.wrappingAdd(1, ordering: .relaxed).newValue
+    owner.handle = handle
+    return handle
+}
+
+@inline(never) func makeMinimalOrderedHostOwner() -> MinimalOrderedHostOwner { MinimalOrderedHostOwner() }
 
 /// The minimal design's registration, behind a call as a library's would be.
 @inline(never) func minimalFinalize(_ owner: MinimalHostOwner, _ cleanup: @escaping () -> Void) -> MinimalHandle {
@@ -341,6 +389,24 @@ enum Workloads {
             cleanupCount.wrappingAdd(finalize_bench_thread_count() - before, ordering: .relaxed)
         }
         expectCleanups(n * threads, since: start, in: "threads\(threads)_host_register_release")
+        return Double(wall) / Double(n * threads)
+    }
+
+    /// The least ordered design (`MinimalOrderedHandle`) on `threads`
+    /// threads at once: what any design that keeps the order at exit across
+    /// threads can reach on this machine now.
+    static func threadedMinimalOrderedHost(_ n: Int, threads: Int) -> Double {
+        let start = cleanupCount.load(ordering: .relaxed)
+        let counter = MinimalOrderCounter.shared
+        let wall = runThreads(threads) { _ in
+            let before = finalize_bench_thread_count()
+            for _ in 0..<n {
+                let owner = makeMinimalOrderedHostOwner()
+                _ = minimalOrderedFinalize(owner, counter.pointer) { finalize_bench_thread_bump() }
+            }
+            cleanupCount.wrappingAdd(finalize_bench_thread_count() - before, ordering: .relaxed)
+        }
+        expectCleanups(n * threads, since: start, in: "threads\(threads)_minimal_ordered_host")
         return Double(wall) / Double(n * threads)
     }
 

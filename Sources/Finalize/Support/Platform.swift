@@ -26,15 +26,29 @@ package func yieldThread() {
     sched_yield()
 }
 
-/// The processor the calling thread runs on, or 0 where unknown. Registration
-/// uses it to pick a shard, so two threads rarely share a lock or a cache line.
+/// The processor the calling thread runs on where the system says
+/// (`sched_getcpu` on Linux), and otherwise the thread's own number
+/// (`threadNumber()`). Registration uses it to pick a shard, so two threads
+/// registering at once rarely share a lock or a cache line. Any thread, any
+/// time; the answer may change between two calls (threads move).
 @inline(__always)
 func currentProcessor() -> Int {
     #if os(Linux)
-    return Int(max(sched_getcpu(), 0))
+    let processor = sched_getcpu()
+    // It fails only where the kernel does not tell (a sandbox that filters
+    // `getcpu`): fall back to the thread's number, not to one shard for all.
+    return processor >= 0 ? Int(processor) : threadNumber()
     #else
-    return 0  // Darwin has no sched_getcpu: every thread starts at shard 0.
+    return threadNumber()  // Darwin has no sched_getcpu.
     #endif
+}
+
+/// A small number given to the calling thread the first time it asks (in
+/// the order threads first ask, from 0), the same for the rest of the
+/// thread's life. Any thread, any time.
+@inline(__always)
+func threadNumber() -> Int {
+    Int(_finalize_thread_number())
 }
 
 /// The number of configured processors (at least 1).

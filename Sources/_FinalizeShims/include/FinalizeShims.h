@@ -29,6 +29,14 @@ _finalize_prefetch(const void *_Nullable address) {
     __builtin_prefetch(address);
 }
 
+// A small number given to the calling thread the first time it asks (0 for
+// the first thread that asks, 1 for the next, and so on), the same for the
+// thread's whole life. Registration uses it to pick a shard where the
+// processor number is not available (Darwin has no `sched_getcpu`; on Linux,
+// when `sched_getcpu` fails), so that threads registering at once still
+// spread over the shards. Thread-safe; one thread-local load once assigned.
+extern unsigned _finalize_thread_number(void);
+
 #if defined(__linux__)
 // glibc and musl export it; the header declares it only under _GNU_SOURCE.
 // Used to pick a registry shard near the calling thread.
