@@ -50,12 +50,19 @@ int main(int argc, char **argv) {
     int first = argc > 1 ? atoi(argv[1]) : 0;
     other_processor = argc > 2 ? atoi(argv[2]) : 1;
     int measurements = argc > 3 ? atoi(argv[3]) : 3;
+    if (first == other_processor) {
+        fprintf(stderr, "handoff: give two different processors (both threads spin)\n");
+        return 1;
+    }
     pin(first);
     for (int m = 0; m < measurements; m++) {
         atomic_store(&token, 0);
         pthread_t thread;
         struct timespec start, end;
-        pthread_create(&thread, NULL, answer, NULL);
+        if (pthread_create(&thread, NULL, answer, NULL) != 0) {
+            fprintf(stderr, "handoff: pthread_create failed\n");
+            return 1;
+        }
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (long i = 0; i < round_trips; i++) {
             while (atomic_load_explicit(&token, memory_order_acquire) != 2 * i) {}

@@ -17,5 +17,6 @@ unsigned _finalize_thread_number(void) {
         if (plus_one == 0) plus_one = 1;
         thread_number_plus_one = plus_one;
     }
-    return plus_one - 1;
+    // 31 bits, so that the number fits a 32-bit `Int` (arm64_32).
+    return (plus_one - 1) & 0x7fffffffu;
 }

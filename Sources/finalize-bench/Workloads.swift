@@ -38,20 +38,24 @@ final class FloorOwnerWithParts {
 /// with one compare-and-exchange (so that it cannot also run by `runNow()`
 /// on another thread). No registry, no order at exit, no `peek()` safety,
 /// no failure reporting: only what no implementation of the API can skip.
-///
-/// Not final only for `MinimalOrderedHandle`, which adds a sequence number;
-/// nothing overrides anything, so calls stay direct.
-class MinimalHandle: @unchecked Sendable {
+final class MinimalHandle: @unchecked Sendable {
     let claimed = Atomic<Bool>(false)
-    var cleanup: (() -> Void)?
+    /// Taken by the one claim that wins (the compare-and-exchange): no
+    /// run-time exclusivity check needed.
+    @exclusivity(unchecked) var cleanup: (() -> Void)?
     init(_ cleanup: @escaping () -> Void) { self.cleanup = cleanup }
 
     @inline(__always)
-    final func claim() -> (() -> Void)? {
-        guard claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
-        else { return nil }
-        return cleanup.take()
-    }
+    func claim() -> (() -> Void)? { claimOnce(claimed, &cleanup) }
+}
+
+/// The claim of the minimal handles: one compare-and-exchange, and the
+/// winner takes the cleanup.
+@inline(__always)
+func claimOnce(_ claimed: borrowing Atomic<Bool>, _ cleanup: inout (() -> Void)?) -> (() -> Void)? {
+    guard claimed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    else { return nil }
+    return cleanup.take()
 }
 
 final class MinimalBag {
@@ -83,14 +87,22 @@ func minimalFinalize(_ owner: MinimalInlineHostOwner, _ cleanup: @escaping () ->
 
 @inline(never) func makeMinimalInlineHostOwner() -> MinimalInlineHostOwner { MinimalInlineHostOwner() }
 
-/// The least design that also keeps an order at exit across threads
-/// (`threads2_minimal_ordered_host`): `floor_minimal_inline_host` plus the
-/// one thing such an order forces on every registration, a number from one
-/// process-wide counter (a registration that happens before another, on any
-/// thread, must get a smaller number, so each registration must see the
-/// last one's). No registry, no exit log, no lock: only the counter.
-final class MinimalOrderedHandle: MinimalHandle, @unchecked Sendable {
+/// The least design that also keeps an order at exit across threads the way
+/// Finalize does (`threads2_minimal_ordered_host`): `floor_minimal_inline_host`
+/// plus a number from one process-wide counter per registration (a
+/// registration that happens before another, on any thread, must get a
+/// smaller number, so each registration must see the last one's). No
+/// registry, no exit log, no lock: only the counter.
+final class MinimalOrderedHandle: @unchecked Sendable {
+    let claimed = Atomic<Bool>(false)
+    /// Taken by the one claim that wins (the compare-and-exchange): no
+    /// run-time exclusivity check needed.
+    @exclusivity(unchecked) var cleanup: (() -> Void)?
     var sequence: UInt64 = 0
+    init(_ cleanup: @escaping () -> Void) { self.cleanup = cleanup }
+
+    @inline(__always)
+    func claim() -> (() -> Void)? { claimOnce(claimed, &cleanup) }
 }
 
 final class MinimalOrderedHostOwner {
@@ -393,8 +405,8 @@ enum Workloads {
     }
 
     /// The least ordered design (`MinimalOrderedHandle`) on `threads`
-    /// threads at once: what any design that keeps the order at exit across
-    /// threads can reach on this machine now.
+    /// threads at once: what a design that numbers registrations from one
+    /// shared counter can reach on this machine now.
     static func threadedMinimalOrderedHost(_ n: Int, threads: Int) -> Double {
         let start = cleanupCount.load(ordering: .relaxed)
         let counter = MinimalOrderCounter.shared

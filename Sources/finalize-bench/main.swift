@@ -210,7 +210,7 @@ let workloads: [Workload] =
         },
         Workload(
             name: "threads2_minimal_ordered_host", unit: "ns/op",
-            target: "reference: what any design keeping the exit order allows now",
+            target: "reference: the least design numbering from one shared counter",
             reference: "threads1_minimal_ordered_host"
         ) { Workloads.threadedMinimalOrderedHost($0, threads: 2) },
     ] + ScopedWorkloads.all + BatchWorkloads.all(idleSeconds: options.idleWindow)
@@ -345,11 +345,20 @@ func verdicts(_ runs: [String: [Double]], _ ratios: [String: [Double]], n: Int) 
     if let twoOverOne = ratio("threads2_host_register_release") {
         // Time per operation of two threads over one: throughput is its inverse.
         var check = "2 threads >= 1.4x the throughput of 1"
-        if 1 / twoOverOne < 1.4, let ordered = ratio("threads2_minimal_ordered_host"), 1 / ordered < 1.4 {
-            // Measured in the same run: the machine does not allow it now to
-            // any design that keeps the exit order (see Docs/Performance.md).
-            check += " (out of reach in this run: the least design keeping the exit order reads "
-            check += "\(format2(1 / ordered))x)"
+        if 1 / twoOverOne < 1.4, let one = medianOf("threads1_host_register_release"),
+            let two = medianOf("threads2_host_register_release"),
+            let orderedTwo = medianOf("threads2_minimal_ordered_host"),
+            orderedTwo > one / 1.4, two <= orderedTwo * 1.1
+        {
+            // Measured in the same run: 1.4x needs two threads to take at
+            // most one thread's time / 1.4 per registration, and the least
+            // design numbering registrations from one shared counter took
+            // longer than that (its counter's line moving between the
+            // processors); Finalize was within 10 % of it. See
+            // Docs/Performance.md.
+            check += " (out of reach in this run for a shared counter: its least design took "
+            check += "\(format2(orderedTwo)) ns per registration on 2 threads, 1.4x needs <= \(format2(one / 1.4)) ns; "
+            check += "Finalize \(format2(two)) ns)"
         }
         result.append((check, 1 / twoOverOne >= 1.4))
     }
@@ -481,16 +490,14 @@ if options.json {
             print("(below 1.4x: in this run the machine, not the registry, keeps two threads from scaling)")
         }
     }
-    if let orderedRatios = pairedRatios["threads2_minimal_ordered_host"] {
-        let ceiling = 1 / medianOf(orderedRatios)
+    if let orderedRatios = pairedRatios["threads2_minimal_ordered_host"],
+        let orderedTwo = runs["threads2_minimal_ordered_host"]
+    {
         print("")
         print(
-            "two threads of the least design that keeps the exit order (one process-wide counter): "
-                + "\(format2(ceiling))x the throughput of one")
-        if ceiling < 1.4 {
-            print("(below 1.4x: in this run moving one cache line between the processors per registration,")
-            print("which every design keeping that order needs, keeps two threads from scaling)")
-        }
+            "two threads of the least design that numbers registrations from one shared counter: "
+                + "\(format2(1 / medianOf(orderedRatios)))x the throughput of one, "
+                + "\(format2(medianOf(orderedTwo))) ns per registration")
     }
     print("")
     print(

@@ -29,9 +29,17 @@ struct ShardSelectionTests {
         #expect(Set(seen).count == count, "numbers given: \(seen)")
     }
 
-    @Test func theProcessorNumberIsAValidShardIndexSource() {
-        // Whatever the platform gives, it is a non-negative number: the
-        // registry masks it into its shard table.
-        onThreads(4) { _ in #expect(currentProcessor() >= 0) }
+    @Test func numbersAreHandedOutInTheOrderThreadsFirstAsk() {
+        // What spreads threads: a thread that asks after another has its
+        // number gets a larger one (other tests' threads may take numbers in
+        // between, so only the order is certain).
+        let first = Locked<Int?>(nil)
+        let second = Locked<Int?>(nil)
+        onNewThread { first.set(threadNumber()) }
+        onNewThread { second.set(threadNumber()) }
+        let earlier = first.value ?? -1
+        let later = second.value ?? -1
+        #expect(earlier >= 0)
+        #expect(later > earlier)
     }
 }

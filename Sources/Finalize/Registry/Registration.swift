@@ -11,8 +11,9 @@ extension _RegistryCore {
         registerHost(owner: owner, bag: bag, runsAtExit: runsAtExit, payload: .plain(consume cleanup), site: site)
     }
 
-    /// Registers on a host owner: the finalizer takes a slot in this
-    /// processor's shard's exit log and goes to the owner's bag.
+    /// Registers on a host owner: the finalizer takes a slot in the exit log
+    /// of the calling thread's shard (see `currentProcessor()`) and goes to
+    /// the owner's bag.
     @inline(__always)
     func registerHost<Resource>(
         owner: AnyObject, bag: borrowing FinalizerBag, runsAtExit: Bool,

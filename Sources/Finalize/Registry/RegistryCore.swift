@@ -72,7 +72,8 @@ final class _RegistryCore: Sendable {
         sweeperInterval: Duration?, pacing: Duration
     ) {
         // Twice the processors, rounded up to a power of two: a thread's
-        // shard is picked by the processor it runs on.
+        // shard is picked by the processor it runs on, or by its own number
+        // where the system does not say (`currentProcessor()`).
         var count = 2
         while count < 2 * processorCount() && count < StatusWord.shardLimit { count <<= 1 }
         shards = ShardTable(count: count)

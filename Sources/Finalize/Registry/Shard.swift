@@ -4,8 +4,9 @@ import _FinalizeShims
 /// One slice of a registry's bookkeeping, with its own lock.
 ///
 /// Registrations go to the shard of the processor the registering thread
-/// runs on, so threads registering at once rarely meet on a lock or a cache
-/// line.
+/// runs on (or, where the system does not say, of the thread's own number:
+/// see `currentProcessor()`), so threads registering at once rarely meet on
+/// a lock or a cache line.
 ///
 /// - Host finalizers each hold a slot of the shard's exit log (`ExitLog`):
 ///   registration writes the finalizer's address into a free slot, and the

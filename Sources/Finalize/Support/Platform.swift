@@ -48,7 +48,7 @@ func currentProcessor() -> Int {
 /// thread's life. Any thread, any time.
 @inline(__always)
 func threadNumber() -> Int {
-    Int(_finalize_thread_number())
+    Int(truncatingIfNeeded: _finalize_thread_number())
 }
 
 /// The number of configured processors (at least 1).

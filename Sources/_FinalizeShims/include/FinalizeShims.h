@@ -34,7 +34,9 @@ _finalize_prefetch(const void *_Nullable address) {
 // thread's whole life. Registration uses it to pick a shard where the
 // processor number is not available (Darwin has no `sched_getcpu`; on Linux,
 // when `sched_getcpu` fails), so that threads registering at once still
-// spread over the shards. Thread-safe; one thread-local load once assigned.
+// spread over the shards. Thread-safe; once assigned, one thread-local read
+// (through the platform's thread-local access: `__tls_get_addr` in a
+// position-independent ELF object). At most 2^31 - 1, then it wraps.
 extern unsigned _finalize_thread_number(void);
 
 #if defined(__linux__)

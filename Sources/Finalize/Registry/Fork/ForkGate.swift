@@ -7,8 +7,9 @@ import Synchronization
 /// closes it and waits for the count to reach zero, so a fork never
 /// happens with one of them held.
 ///
-/// The counters are striped (one cache line each), so threads on different
-/// processors do not share a line; a section enters and leaves the same
+/// The counters are striped (one cache line each, picked like a shard: see
+/// `currentProcessor()`), so threads on different processors do not share
+/// a line; a section enters and leaves the same
 /// stripe. Entering costs one sequentially consistent add and one load;
 /// leaving, one releasing subtract.
 enum ForkGate {
