@@ -34,23 +34,31 @@ struct Cohorts<Entry>: ~Copyable {
         buffers[newest].append(entry)
     }
 
+    /// The index of the cohort `age` steps younger than the oldest (0 is
+    /// the oldest, `cohortCount - 1` the newest): the one place that knows
+    /// how the ring is ordered.
+    @inline(__always)
+    private func cohortIndex(fromOldest age: Int) -> Int {
+        (newest + 1 + age) % cohortCount
+    }
+
     /// Runs `body` on each cohort's buffer, oldest cohort first.
     mutating func forEachCohortFromOldest(_ body: (inout _EntryBuffer<Entry>) -> Void) {
-        for step in 1...cohortCount { body(&buffers[(newest + step) % cohortCount]) }
+        for age in 0..<cohortCount { body(&buffers[cohortIndex(fromOldest: age)]) }
     }
 
     /// Calls `body` with every entry, oldest cohort first, each cohort
     /// oldest entry first: registration order.
     func forEachFromOldest(_ body: (borrowing Entry) -> Void) {
-        for step in 1...cohortCount { buffers[(newest + step) % cohortCount].forEachFromOldest(body) }
+        for age in 0..<cohortCount { buffers[cohortIndex(fromOldest: age)].forEachFromOldest(body) }
     }
 
     /// `body`'s answer about the entry at `index` in registration order
     /// (see `forEachFromOldest`), which must exist.
     func withEntry<Result>(at index: Int, _ body: (borrowing Entry) -> Result) -> Result {
         var index = index
-        for step in 1...cohortCount {
-            let buffer = (newest + step) % cohortCount
+        for age in 0..<cohortCount {
+            let buffer = cohortIndex(fromOldest: age)
             if index < buffers[buffer].count { return buffers[buffer].withEntry(at: index, body) }
             index -= buffers[buffer].count
         }
@@ -60,7 +68,7 @@ struct Cohorts<Entry>: ~Copyable {
     /// Moves the oldest cohort's entries to the end of `old`; that cohort
     /// becomes the newest, empty.
     mutating func promote(into old: inout _EntryBuffer<Entry>) {
-        let oldest = (newest + 1) % cohortCount
+        let oldest = cohortIndex(fromOldest: 0)
         old.appendAll(from: &buffers[oldest])
         buffers[oldest].shrinkIfEmpty()
         newest = oldest

@@ -165,9 +165,8 @@ final class Sweeper: @unchecked Sendable {
     func unlockAfterFork(inChild: Bool) {
         if inChild {
             condition.resetInChild()
-            if let current = thread, current.isCurrent {
-                // This thread is the sweeper, in the child too.
-            } else {
+            // A sweeper thread that forked stays the sweeper in the child.
+            if thread?.isCurrent != true {
                 thread = nil
                 if interval != nil && !stopped {
                     needsStart.store(true, ordering: .relaxed)
